@@ -1,0 +1,130 @@
+"""The only process where student code runs.
+
+Started as `python kit/worker.py TARGET`, it becomes a zygote: it imports torch once,
+installs the guards, then forks one worker per request from the grader (kit/sandbox.py).
+A fork costs milliseconds, so a worker that student code crashed, hung or tampered with
+is simply thrown away and replaced. Each worker serves requests on its own pipe:
+  {"op": "import", "module": m}                          -> {"ok": True} | {"error": ...}
+  {"op": "run", "driver": d, "forbid": [...], "kwargs": {...}} -> {"value": v, "events": [...]} | {"error": ...}
+Replies use kit/wire.py, never pickle. The grader never trusts a reply to say "passed".
+"""
+import importlib
+import os
+import socket
+import sys
+import traceback
+import types
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # no thread pool before fork; one core per worker
+sys.dont_write_bytecode = True  # leave no __pycache__ in the student's folder
+
+import torch  # noqa: E402
+from multiprocessing.connection import Connection  # noqa: E402
+
+import drivers  # noqa: E402
+import guards  # noqa: E402
+import wire  # noqa: E402
+
+PACKAGE = "submission"
+
+
+def describe_error(exc, target):
+    """Type, message and the innermost place in the student's own files."""
+    info = {"type": type(exc).__name__, "message": str(exc)[:wire.MAX_TEXT]}
+    if isinstance(exc, SyntaxError) and exc.filename:
+        info["where"] = f"{os.path.basename(exc.filename)}, line {exc.lineno}"
+        info["line"] = (exc.text or "").strip()[:200]
+        info["message"] = exc.msg
+        return info
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(target + os.sep):
+            info["where"] = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
+            info["line"] = (frame.line or "").strip()[:200]
+            break
+    return info
+
+
+def serve(conn, target):
+    torch.set_num_threads(1)
+    package = types.ModuleType(PACKAGE)
+    package.__path__ = [target]
+    sys.modules[PACKAGE] = package
+
+    def load(module):
+        return importlib.import_module(f"{PACKAGE}.{module}")
+
+    while True:
+        try:
+            request = wire.loads(conn.recv_bytes())
+        except EOFError:
+            os._exit(0)
+        seq = request["seq"]
+        guards.EVENTS.clear()
+        try:
+            if request["op"] == "import":
+                load(request["module"])
+                reply = {"ok": True}
+            else:
+                driver = drivers.DRIVERS[request["driver"]]
+                with guards.watch(request.get("forbid", ())):
+                    value = driver(load, **request["kwargs"])
+                reply = {"value": value}
+        except drivers.MissingName as e:
+            reply = {"error": {"type": "MissingName", "message": str(e)}}
+        except BaseException as e:  # KeyboardInterrupt and SystemExit from student code too
+            reply = {"error": describe_error(e, target)}
+        reply["events"] = sorted(set(guards.EVENTS))
+        reply["seq"] = seq
+        try:
+            conn.send_bytes(wire.dumps(reply))
+        except Exception as e:  # a value the format cannot carry, or too large
+            conn.send_bytes(wire.dumps({"seq": seq, "events": reply["events"], "error": {
+                "type": "UnsendableResult", "message": f"the result could not be sent back: {e}"}}))
+
+
+def zygote(sock, target):
+    """Fork a worker for each request; report exit statuses when asked."""
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 64, 2)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        words = msg.decode().split()
+        if words[0] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                os.setsid()  # its own process group, so the grader can kill all it starts
+                os.dup2(fds[1], 1)
+                os.dup2(fds[1], 2)
+                os.close(fds[1])
+                serve(Connection(fds[0]), target)
+            for fd in fds:
+                os.close(fd)
+            sock.send(str(pid).encode())
+        elif words[0] == "wait":
+            try:
+                _, status = os.waitpid(int(words[1]), 0)
+                sock.send(str(status).encode())
+            except ChildProcessError:
+                sock.send(b"unknown")
+
+
+def main():
+    target = os.path.realpath(sys.argv[1])
+    sock = socket.socket(fileno=int(sys.argv[2]))
+    guards.install_conv_ban()
+    guards.install_import_block()
+    # Imported once here rather than in every fresh worker: torch.optim so that the optim
+    # watch never sees its module code run, and what the first backward(grad) imports (~1 s).
+    import torch.optim  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+    import torch.nested._internal.nested_tensor  # noqa: F401
+    sock.send(b"ready")
+    zygote(sock, target)
+
+
+if __name__ == "__main__":
+    main()
