@@ -1,0 +1,122 @@
+"""Comparisons with torch's answer; a mismatch fails the test with one clear sentence.
+
+Tolerance per dtype: |got - expected| <= atol * scale + rtol * |expected|, where scale is
+max(1, largest |expected|), so the bound follows the size of the numbers involved.
+float32 allows for a different summation order; float64 is tight enough that computing
+in float32 and casting back is caught.
+"""
+import numpy as np
+import pytest
+import torch
+
+from . import messages as M
+from .wire import Foreign
+
+TOLERANCES = {  # dtype: (rtol, atol)
+    torch.float16: (1e-2, 1e-2),
+    torch.bfloat16: (2e-2, 2e-2),
+    torch.float32: (1e-4, 1e-5),
+    torch.float64: (1e-10, 1e-12),
+}
+
+
+def fail(message, case=None):
+    if case is not None:
+        message = f"{message} -- {M.ON_CASE.format(case=case)}"
+    pytest.fail(message, pytrace=False)
+
+
+def describe_value(value):
+    if isinstance(value, Foreign):
+        return f"a {value.type_name} ({value.text})" if value.text else f"a {value.type_name}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, bool):
+        return f"a bool ({value})"
+    if isinstance(value, (int, float)):
+        return f"a Python {type(value).__name__} ({value!r})"
+    return f"a {type(value).__name__}"
+
+
+def expect_result(got, keys, case):
+    """A scenario's dict of results (kit/drivers.py); anything else means the worker was tampered with."""
+    if not isinstance(got, dict) or not all(k in got for k in keys):
+        fail(f"the worker returned {describe_value(got)} instead of the scenario's results "
+             "(does your code change the grader's own functions?)", case)
+    return got
+
+
+def expect_tensor(got, expected, what, case):
+    """Type, shape and dtype, in that order: the first thing that is off is the message."""
+    if got is None:
+        fail(M.RETURNED_NONE.format(what=what), case)
+    if isinstance(got, np.ndarray):
+        fail(M.RETURNED_NUMPY.format(what=what), case)
+    if not isinstance(got, torch.Tensor):
+        fail(M.WRONG_TYPE.format(what=what, got=describe_value(got)), case)
+    if got.shape != expected.shape:
+        fail(M.WRONG_SHAPE.format(what=what, got=tuple(got.shape), expected=tuple(expected.shape)), case)
+    if got.dtype != expected.dtype:
+        fail(M.WRONG_DTYPE.format(what=what, got=got.dtype, expected=expected.dtype), case)
+
+
+def _index(flat, shape):
+    return tuple(int(i) for i in np.unravel_index(int(flat), tuple(shape))) if len(shape) else ()
+
+
+def expect_close(got, expected, what, case):
+    expect_tensor(got, expected, what, case)
+    if expected.numel() == 0:
+        return
+    if not expected.is_floating_point():
+        if not torch.equal(got, expected):
+            bad = (got != expected).flatten().nonzero()[0, 0]
+            fail(f"{what} differs at index {_index(bad, expected.shape)}", case)
+        return
+    rtol, atol = TOLERANCES[expected.dtype]
+    e, g = expected.double().flatten(), got.double().flatten()
+    finite = torch.isfinite(e)
+    bad_nonfinite = finite & ~torch.isfinite(g)
+    if bad_nonfinite.any():
+        first = bad_nonfinite.nonzero()[0, 0]
+        fail(M.NOT_FINITE.format(what=what, count=int(bad_nonfinite.sum()),
+                                 index=_index(first, expected.shape)), case)
+    scale = max(1.0, float(e[finite].abs().max())) if finite.any() else 1.0
+    err = torch.where(finite, (g - e).abs(), torch.zeros_like(e))
+    allowed = atol * scale + rtol * e.abs()
+    over = torch.where(finite, err - allowed, torch.zeros_like(e))
+    mismatch_nonfinite = ~finite & ~((g == e) | (torch.isnan(g) & torch.isnan(e)))
+    if (over > 0).any() or mismatch_nonfinite.any():
+        worst = int(err.argmax()) if (over > 0).any() else int(mismatch_nonfinite.nonzero()[0, 0])
+        fail(M.VALUES_DIFFER.format(what=what, err=float(err[worst]), index=_index(worst, expected.shape),
+                                    exp=float(e[worst]), got=float(g[worst]),
+                                    tol=float(allowed[worst]), dtype=str(expected.dtype).replace("torch.", "")),
+             case)
+
+
+def expect_grads(got, expected, names, case):
+    """A list of gradients where None is a legitimate, checked answer."""
+    if not isinstance(got, (list, tuple)) or len(got) != len(expected):
+        fail(f"expected {len(expected)} gradients, got {describe_value(got)}", case)
+    for g, e, name in zip(got, expected, names):
+        if e is None:
+            if g is not None:
+                fail(M.GRAD_SHOULD_BE_NONE.format(what=name), case)
+        elif g is None:
+            fail(M.GRAD_SHOULD_EXIST.format(what=name), case)
+        else:
+            expect_close(g, e, name, case)
+
+
+def expect_float_list(got, expected, what, case, dtype=torch.float64):
+    if not isinstance(got, list):
+        fail(f"{what} should be a list of floats, but your code returned {describe_value(got)}", case)
+    if len(got) != len(expected):
+        fail(f"{what} has {len(got)} entries, expected {len(expected)} (one per batch, every epoch)", case)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if isinstance(g, torch.Tensor):
+            fail(f"{what}[{i}] is a tensor: append loss.item(), a Python float", case)
+        if not isinstance(g, (float, int)) or isinstance(g, bool):
+            fail(f"{what}[{i}] should be a float, got {describe_value(g)}", case)
+    expect_close(torch.tensor([float(g) for g in got], dtype=dtype),
+                 torch.tensor(expected, dtype=dtype), what, case)

@@ -1,0 +1,37 @@
+"""Every sentence a student reads, in one place; tests import these constants."""
+
+NOT_IMPLEMENTED = "not implemented yet"
+ON_CASE = "on case: {case}"
+
+RAISED = "raised {type}: {message}"
+RAISED_AT = "raised {type} at {where}: `{line}`: {message}"
+IMPORT_FAILED = "{module}.py could not be imported"
+MODULE_MISSING = "{module}.py is missing from {target}"
+CRASH_DURING_IMPORT = "{detail} while importing {module}.py"
+TIMEOUT = "{detail}: look for a loop that never ends, or make it faster"
+SKIPPED_AFTER_TIMEOUTS = "not run: {exercise} already timed out {count} times in this run"
+NOT_RUN = "did not run: {reason}"
+KIT_ERROR = "the grading test itself failed (please report this): {error}"
+
+FORBIDDEN = {
+    "convolution": "called {event}, a built-in convolution (F.conv2d, nn.Conv2d, torch.conv2d, "
+                   "F.unfold and F.fold all end there): write the loops yourself",
+    "autograd": "used autograd (loss.backward() or torch.autograd.grad): in this exercise you "
+                "compute every gradient by hand with the chain rule",
+    "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
+                   "update the tensors yourself",
+    "import solutions": "tried to import the reference solutions",
+}
+
+# what came back instead of a tensor
+WRONG_TYPE = "{what} should be a torch.Tensor, but your code returned {got}"
+RETURNED_NONE = "{what} should be a torch.Tensor, but your code returned None (missing `return`?)"
+RETURNED_NUMPY = ("{what} should be a torch.Tensor, but your code returned a numpy array: "
+                  "convert it with torch.from_numpy(...)")
+WRONG_SHAPE = "{what} has shape {got}, expected {expected}"
+WRONG_DTYPE = "{what} has dtype {got}, expected {expected} (the output dtype is the input's dtype)"
+NOT_FINITE = "{what} has {count} nan/inf values where torch has finite ones (first at index {index})"
+VALUES_DIFFER = ("{what} differs: max abs error {err:.3g} at index {index} (expected {exp:.6g}, "
+                 "got {got:.6g}; allowed {tol:.2g} for {dtype})")
+GRAD_SHOULD_BE_NONE = "{what} should be None (as torch leaves it), but it is a tensor"
+GRAD_SHOULD_EXIST = "{what} should be a tensor, but it is None"

@@ -1,0 +1,154 @@
+"""The pytest plugin behind the grading tests (tests/grading): options, fixtures, selection.
+
+`student` is the only way a grading test reaches student code: it asks the worker
+(kit/sandbox.py) and turns every way that can go wrong into one clear failure message.
+By hand: pytest -p kit.plugin tests/grading --target solutions --seed 1
+"""
+import collections
+import os
+
+import pytest
+
+from . import manifest as manifest_mod
+from . import messages as M
+from .cases import Rng, derive_seed
+from .compare import fail
+from .sandbox import Sandbox
+from .settings import resolve
+
+SANDBOX = pytest.StashKey()
+STATE = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading", "exercise grading")
+    group.addoption("--target", default=os.path.join(manifest_mod.ROOT, "exercises"),
+                    help="folder with the student's modules (default: exercises/)")
+    group.addoption("--seed", default=None, help="seed for the random cases")
+    group.addoption("--exercises", default="", help="comma-separated exercise names to grade")
+    group.addoption("--call-timeout", default=None, help="seconds one call into student code may take")
+
+
+class _State:
+    def __init__(self, config):
+        self.manifest = manifest_mod.load()
+        self.settings = resolve(self.manifest.settings, config.getoption("--seed"),
+                                config.getoption("--call-timeout"))
+        self.target = config.getoption("--target")
+        self.timeouts = collections.Counter()
+        self.current_exercise = None  # the exercise the current worker serves
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exercise(name): the manifest exercise a grading test belongs to")
+    config.stash[STATE] = _State(config)
+
+
+def exercise_of(item):
+    marker = item.get_closest_marker("exercise")
+    return marker.args[0] if marker else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep the selected exercises, in the manifest's order (a student works through them so)."""
+    manifest = config.stash[STATE].manifest
+    wanted = [e for e in config.getoption("--exercises").split(",") if e] or manifest.names
+    order = {name: k for k, name in enumerate(manifest.names)}
+    kept = [i for i in items if exercise_of(i) in wanted]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+
+    def position(item):
+        tests = list(manifest.get(exercise_of(item)).tests) if exercise_of(item) in order else []
+        name = item.originalname
+        return order.get(exercise_of(item), len(order)), tests.index(name) if name in tests else len(tests)
+    items[:] = sorted(kept, key=position)  # stable: cases keep their order
+
+
+def pytest_report_header(config):
+    s = config.stash[STATE].settings
+    return f"grading {config.stash[STATE].target} with seed {s.seed}, {s.timeout:g} s per call"
+
+
+@pytest.fixture(scope="session")
+def sandbox(pytestconfig):
+    given = pytestconfig.stash.get(SANDBOX, None)  # the grader starts it early, before torch loads
+    if given is not None:
+        yield given
+        return
+    state = pytestconfig.stash[STATE]
+    box = Sandbox(state.target, state.settings.timeout)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def rng(request):
+    state = request.config.stash[STATE]
+    module = request.node.module.__name__.rsplit(".", 1)[-1]
+    return Rng(derive_seed(state.settings.seed, module, request.node.name))
+
+
+class Student:
+    """What a grading test knows of student code: call it, get a value or a clean failure."""
+
+    def __init__(self, sandbox, state, exercise):
+        self.sandbox, self.state, self.exercise = sandbox, state, exercise
+        self.forbid = state.manifest.get(exercise).forbid
+
+    def call(self, module, name, *args, case, **kwargs):
+        return self.run("call", [module], case, module=module, name=name, args=args, kwargs=kwargs)
+
+    def run(self, driver, modules, case, **kwargs):
+        limit = self.state.settings.max_timeouts
+        if self.state.timeouts[self.exercise] >= limit:
+            fail(M.SKIPPED_AFTER_TIMEOUTS.format(exercise=self.exercise, count=limit))
+        outcome = self.sandbox.run(modules, driver, forbid=self.forbid, **kwargs)
+        if outcome.events:
+            fail("; ".join(_forbidden(e) for e in outcome.events), case)
+        if outcome.kind == "value":
+            return outcome.value
+        if outcome.kind == "timeout":
+            self.state.timeouts[self.exercise] += 1
+        fail(describe_failure(outcome, self.state.target), case)
+
+
+def _forbidden(event):
+    if event.startswith("aten::"):
+        return M.FORBIDDEN["convolution"].format(event=event)
+    return M.FORBIDDEN.get(event, event)
+
+
+def describe_failure(outcome, target):
+    """One sentence for an Outcome that is not a value."""
+    if outcome.kind in ("crash", "timeout", "broken"):
+        text = M.TIMEOUT.format(detail=outcome.detail) if outcome.kind == "timeout" else outcome.detail
+        return M.CRASH_DURING_IMPORT.format(detail=text, module=outcome.module) if outcome.module else text
+    err = outcome.error
+    if err.get("type") == "NotImplementedError":
+        return f"{M.NOT_IMPLEMENTED} ({err.get('message') or 'raised NotImplementedError'})"
+    if err.get("type") == "MissingName":
+        return err["message"]
+    if outcome.module and err.get("type") == "ModuleNotFoundError" and f"submission.{outcome.module}'" in err.get("message", ""):
+        return M.MODULE_MISSING.format(module=outcome.module, target=target)
+    if err.get("where"):
+        text = M.RAISED_AT.format(**{"type": err["type"], "message": err.get("message", ""),
+                                     "where": err["where"], "line": err.get("line", "")})
+    else:
+        text = M.RAISED.format(type=err.get("type"), message=err.get("message", ""))
+    if outcome.module:
+        text = f"{M.IMPORT_FAILED.format(module=outcome.module)}: {text}"
+    return text
+
+
+@pytest.fixture
+def student(request, sandbox):
+    exercise = exercise_of(request.node)
+    if exercise is None:
+        raise RuntimeError(f"{request.node.nodeid} has no exercise marker")
+    state = request.config.stash[STATE]
+    if state.current_exercise != exercise:
+        # Each exercise starts in a fresh worker (a fork: milliseconds), so whatever student
+        # code did to its process while one exercise was graded cannot reach another.
+        sandbox.recycle()
+        state.current_exercise = exercise
+    return Student(sandbox, state, exercise)

@@ -1,0 +1,82 @@
+"""Runs the grading tests (pytest, in this process) against one target and builds a Report.
+
+Student code never runs here: the tests reach it only through the worker. If pytest
+itself breaks, the report is still built, with every test that did not run failed.
+"""
+import os
+import warnings
+
+import pytest
+
+from . import manifest as manifest_mod
+from . import results
+from .messages import KIT_ERROR
+from .plugin import SANDBOX, exercise_of
+
+TESTS = os.path.join(manifest_mod.ROOT, "tests", "grading")
+INI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading.ini")
+
+
+class Collector:
+    """Records each case's outcome; registered as a plugin for one grading run."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.items = {}  # nodeid -> (exercise, test function name)
+        self.failures = {}  # nodeid -> first failure message
+        self.outcomes = {}  # (exercise, test) -> [(passed, message)]
+
+    def pytest_configure(self, config):
+        if self.sandbox is not None:
+            config.stash[SANDBOX] = self.sandbox
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            self.items[item.nodeid] = (exercise_of(item), item.originalname)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield
+        key = self.items.get(item.nodeid)
+        if key is None:
+            return
+        if call.excinfo is not None and item.nodeid not in self.failures:
+            self.failures[item.nodeid] = _verdict(call)
+        if call.when == "teardown":
+            message = self.failures.get(item.nodeid)
+            self.outcomes.setdefault(key, []).append((message is None, message or ""))
+
+
+def _verdict(call):
+    """A test's failure message: the verdict from compare.fail, or, for any other
+    exception, a note that the grading test itself broke (a bug in the kit)."""
+    error = call.excinfo.value
+    if call.when == "call" and isinstance(error, pytest.fail.Exception):
+        return str(error.msg)
+    return KIT_ERROR.format(error=f"{type(error).__name__}: {error}".strip())
+
+
+def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None):
+    """Grade `names` (manifest exercise names) of the modules in `target`."""
+    manifest = manifest or manifest_mod.load()
+    collector = Collector(sandbox)
+    args = [tests_dir, "-c", INI, "--rootdir", tests_dir, "-p", "kit.plugin", "-p", "no:cacheprovider",
+            "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings", "--capture=no",
+            "--import-mode=importlib",
+            "--target", target, "--seed", str(settings.seed), "--call-timeout", str(settings.timeout),
+            "--exercises", ",".join(names), "-o", f"timeout={settings.timeout * 3 + 30:g}"]
+    crash = ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's advice about its own speed is noise here
+            code = pytest.main(args, plugins=[collector])
+        if code not in (0, 1):
+            crash = f"the grading tests could not run (pytest exit code {int(code)})"
+    except BaseException as e:  # never lose the report
+        crash = f"grading stopped: {type(e).__name__}: {e}"
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+    return results.build(manifest, names, collector.outcomes, settings.seed, settings.timeout,
+                         target, crash)

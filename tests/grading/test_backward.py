@@ -1,0 +1,93 @@
+"""Grading tests for the backward exercise: every gradient against autograd's."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kit.cases import Case, describe
+from kit.compare import expect_close, expect_grads, expect_result, fail
+
+pytestmark = pytest.mark.exercise("backward")
+
+PARAM_NAMES = ["w1.grad", "b1.grad", "w2.grad", "b2.grad"]
+
+
+def autograd(fn, *inputs, grad_output=None):
+    """The gradients torch computes for fn at inputs (the reference for every test here)."""
+    leaves = [t.detach().clone().requires_grad_() for t in inputs]
+    out = fn(*leaves)
+    out.backward(grad_output)
+    return [t.grad for t in leaves]
+
+
+def expect_triple(got, case):
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        fail("linear_backward should return a tuple (grad_x, grad_weight, grad_bias)", case)
+    return got
+
+
+@pytest.mark.parametrize("i", range(6))
+def test_linear_backward(student, rng, i):
+    dtype = rng.dtype()
+    leading = [(rng.int(1, 6),), (), (2, rng.int(1, 4)), (1,)][i % 4]
+    n_in, n_out = rng.int(1, 6), rng.int(1, 6)
+    x, w, b = rng.randn(*leading, n_in, dtype=dtype), rng.randn(n_out, n_in, dtype=dtype), rng.randn(n_out, dtype=dtype)
+    grad_output = rng.randn(*leading, n_out, dtype=dtype)
+    case = Case(describe(grad_output=grad_output, x=x, weight=w))
+    expected = autograd(F.linear, x, w, b, grad_output=grad_output)
+    got = expect_triple(student.call("backward", "linear_backward", grad_output, x, w, case=case), case)
+    for g, e, name in zip(got, expected, ["grad_x", "grad_weight", "grad_bias"]):
+        expect_close(g, e, name, case)
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_relu_backward(student, rng, i):
+    dtype = rng.dtype()
+    x = rng.randn(rng.int(1, 5), rng.int(1, 6), dtype=dtype)
+    x.view(-1)[::2] = 0.0  # torch's relu passes no gradient at exactly 0
+    grad_output = rng.randn(*x.shape, dtype=dtype)
+    case = Case(describe(grad_output=grad_output, x=x) + ", with exact zeros in x")
+    got = student.call("backward", "relu_backward", grad_output, x, case=case)
+    expect_close(got, autograd(torch.relu, x, grad_output=grad_output)[0], "relu_backward output", case)
+
+
+@pytest.mark.parametrize("loss", ["MSELoss", "CrossEntropyLoss"])
+@pytest.mark.parametrize("i", range(3))
+def test_loss_backward(student, rng, loss, i):
+    dtype = rng.dtype()
+    n, c = rng.int(1, 5), rng.int(2, 5)
+    input = rng.randn(n, c, dtype=dtype, scale=[1.0, 1.0, 300.0][i])
+    if loss == "MSELoss":
+        target, reference = rng.randn(n, c, dtype=dtype), F.mse_loss
+    else:
+        target, reference = torch.randint(0, c, (n,), generator=rng.gen), F.cross_entropy
+    case = Case(describe(input=input, target=target))
+    expected = autograd(lambda inp: reference(inp, target), input)[0]
+    got = student.run("loss_backward", ["loss"], case, cls=loss, input=input, target=target)
+    expect_close(got, expected, f"{loss}.backward()", case)
+
+
+@pytest.mark.parametrize("start", ["none", "stale", "mixed"])
+@pytest.mark.parametrize("i", range(2))
+def test_mlp_backward(student, rng, start, i):
+    dtype = rng.dtype()
+    n_in, hidden, n_out = rng.int(1, 5), rng.int(1, 7), rng.int(1, 4)
+    params = [rng.randn(hidden, n_in, dtype=dtype), rng.randn(hidden, dtype=dtype),
+              rng.randn(n_out, hidden, dtype=dtype), rng.randn(n_out, dtype=dtype)]
+    x = rng.randn(rng.int(1, 4), n_in, dtype=dtype)
+    x.view(-1)[0] = 0.0
+    grad_output = rng.randn(x.shape[0], n_out, dtype=dtype)
+    initial = [None if start == "none" or (start == "mixed" and k % 2) else rng.randn(*p.shape, dtype=dtype)
+               for k, p in enumerate(params)]
+    case = Case(describe(x=x, w1=params[0], w2=params[2]) +
+                {"none": ", every .grad None before", "stale": ", every .grad already set",
+                 "mixed": ", w1 and w2 have a .grad already, b1 and b2 None"}[start])
+    leaves = [p.clone().requires_grad_() for p in params]
+    for leaf, g in zip(leaves, initial):
+        leaf.grad = None if g is None else g.clone()
+    x_leaf = x.clone().requires_grad_()
+    F.linear(torch.relu(F.linear(x_leaf, *leaves[:2])), *leaves[2:]).backward(grad_output)
+    got = expect_result(student.run("mlp_backward", ["forward", "backward"], case, params=params, x=x,
+                                    grad_output=grad_output, initial_grads=initial),
+                        ["grad_input", "grads"], case)
+    expect_close(got["grad_input"], x_leaf.grad, "the gradient returned by MLP.backward (d loss / d x)", case)
+    expect_grads(got["grads"], [leaf.grad for leaf in leaves], PARAM_NAMES, case)

@@ -1,0 +1,89 @@
+"""Grading tests for the conv2d exercise: against F.conv2d on random and hand-picked cases.
+
+Sizes are small on purpose: a seven-nested-loop scalar solution must finish well inside
+the time limit (see benchmarks/ for the measurement)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kit.cases import Case, describe
+from kit.compare import expect_close
+
+pytestmark = pytest.mark.exercise("conv2d")
+
+
+def make(rng, *, groups=1, stride=1, padding=0, dilation=1, bias=True, batch=None, unbatched=False,
+         size=None, kernel=None, dtype=None):
+    dtype = dtype or rng.dtype()
+    c_in, c_out = groups * rng.int(1, 2), groups * rng.int(1, 2)
+    kh, kw = kernel or (rng.int(1, 3), rng.int(1, 3))
+    h, w = size or (rng.int(4, 7), rng.int(4, 7))
+    shape = (c_in, h, w) if unbatched else (batch or rng.int(1, 2), c_in, h, w)
+    x = rng.randn(*shape, dtype=dtype)
+    weight = rng.randn(c_out, c_in // groups, kh, kw, dtype=dtype)
+    b = rng.randn(c_out, dtype=dtype) if bias else None
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return Case(describe(input=x, weight=weight, bias=b, **kwargs), (x, weight, b), kwargs)
+
+
+def check(student, case, positional=False):
+    x, weight, bias = case.args
+    expected = F.conv2d(x, weight, bias, **case.kwargs)
+    if positional:
+        k = case.kwargs
+        got = student.call("conv2d", "conv2d", x, weight, bias, k["stride"], k["padding"], k["dilation"],
+                           k["groups"], case=case)
+    else:
+        got = student.call("conv2d", "conv2d", x, weight, bias, case=case, **case.kwargs)
+    expect_close(got, expected, "conv2d output", case)
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_basic(student, rng, i):
+    check(student, make(rng))
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_stride_padding(student, rng, i):
+    check(student, make(rng, stride=rng.pair(1, 3), padding=rng.pair(0, 2)), positional=i == 0)
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_dilation(student, rng, i):
+    check(student, make(rng, dilation=rng.pair(1, 3), stride=rng.pair(1, 2), padding=rng.pair(0, 2),
+                        kernel=(rng.int(2, 3), rng.int(1, 3)), size=(rng.int(7, 9), rng.int(7, 9))))
+
+
+@pytest.mark.parametrize("groups", [2, 3, 2])
+def test_groups(student, rng, groups):
+    check(student, make(rng, groups=groups, stride=rng.pair(1, 2), padding=rng.pair(0, 1)))
+
+
+@pytest.mark.parametrize("padding, kernel, dilation", [
+    ("same", (3, 3), 1), ("same", (2, 4), 1), ("same", (3, 2), (2, 1)), ("valid", (2, 3), 1), ("valid", (3, 3), 2)])
+def test_string_padding(student, rng, padding, kernel, dilation):
+    size = (rng.int(5, 7), rng.int(5, 7))
+    check(student, make(rng, padding=padding, kernel=kernel, dilation=dilation, size=size))
+
+
+@pytest.mark.parametrize("unbatched, bias", [(True, True), (True, False), (False, False)])
+def test_unbatched_no_bias(student, rng, unbatched, bias):
+    check(student, make(rng, unbatched=unbatched, bias=bias, stride=rng.pair(1, 2), padding=rng.pair(0, 1)))
+
+
+EDGE_CASES = {
+    "stride larger than kernel": dict(kernel=(2, 2), stride=(3, 4), size=(7, 9)),
+    "1x1 kernel": dict(kernel=(1, 1), stride=1, size=(3, 5)),
+    "kernel as large as the input": dict(kernel=(4, 5), size=(4, 5)),
+    "non-square everything, batch 1": dict(kernel=(1, 3), stride=(2, 1), padding=(0, 2), dilation=(1, 2),
+                                           size=(5, 8), batch=1),
+    "padding larger than half the kernel": dict(kernel=(2, 2), padding=3, size=(3, 3)),
+    "1x1 input": dict(kernel=(1, 1), size=(1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_CASES))
+def test_edge_cases(student, rng, name):
+    case = make(rng, **EDGE_CASES[name])
+    case.label = f"{name}: {case.label}"
+    check(student, case)

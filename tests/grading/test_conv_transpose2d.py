@@ -1,0 +1,94 @@
+"""Grading tests for the conv_transpose2d exercise: against F.conv_transpose2d."""
+import pytest
+import torch.nn.functional as F
+
+from kit.cases import Case, describe
+from kit.compare import expect_close
+
+pytestmark = pytest.mark.exercise("conv_transpose2d")
+
+
+def make(rng, *, groups=1, stride=1, padding=0, output_padding=0, dilation=1, bias=True, batch=None,
+         unbatched=False, size=None, kernel=None, dtype=None):
+    dtype = dtype or rng.dtype()
+    c_in, c_out = groups * rng.int(1, 2), groups * rng.int(1, 2)
+    kh, kw = kernel or (rng.int(1, 3), rng.int(1, 3))
+    h, w = size or (rng.int(2, 5), rng.int(2, 5))
+    shape = (c_in, h, w) if unbatched else (batch or rng.int(1, 2), c_in, h, w)
+    x = rng.randn(*shape, dtype=dtype)
+    weight = rng.randn(c_in, c_out // groups, kh, kw, dtype=dtype)
+    b = rng.randn(c_out, dtype=dtype) if bias else None
+    kwargs = {"stride": stride, "padding": padding, "output_padding": output_padding, "groups": groups,
+              "dilation": dilation}
+    return Case(describe(input=x, weight=weight, bias=b, **kwargs), (x, weight, b), kwargs)
+
+
+def check(student, case, positional=False):
+    x, weight, bias = case.args
+    expected = F.conv_transpose2d(x, weight, bias, **case.kwargs)
+    if positional:  # torch's order: ..., output_padding, groups, dilation
+        k = case.kwargs
+        got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, k["stride"], k["padding"],
+                           k["output_padding"], k["groups"], k["dilation"], case=case)
+    else:
+        got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **case.kwargs)
+    expect_close(got, expected, "conv_transpose2d output", case)
+
+
+def output_padding_for(rng, stride, dilation):
+    """A random output_padding that torch accepts: smaller than stride or dilation, per axis."""
+    pairs = [(s, d) for s, d in zip(*(v if isinstance(v, tuple) else (v, v) for v in (stride, dilation)))]
+    return tuple(rng.int(0, max(s, d) - 1) for s, d in pairs)
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_basic(student, rng, i):
+    check(student, make(rng))
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_stride(student, rng, i):
+    check(student, make(rng, stride=rng.pair(2, 3)))
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_padding_output_padding(student, rng, i):
+    stride, kernel = rng.pair(1, 3), (rng.int(2, 4), rng.int(2, 4))
+    padding = (rng.int(0, kernel[0] - 1), rng.int(0, kernel[1] - 1))  # with size >= kernel, the output is never empty
+    case = make(rng, stride=stride, padding=rng.choice([padding, padding[0]]), kernel=kernel,
+                output_padding=output_padding_for(rng, stride, 1), size=(rng.int(4, 5), rng.int(4, 5)))
+    check(student, case, positional=i == 0)
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_dilation(student, rng, i):
+    stride, dilation = rng.pair(1, 2), rng.pair(2, 3)
+    check(student, make(rng, stride=stride, dilation=dilation, padding=rng.pair(0, 1),
+                        output_padding=output_padding_for(rng, stride, dilation)), positional=i == 0)
+
+
+@pytest.mark.parametrize("groups", [2, 3])
+def test_groups(student, rng, groups):
+    check(student, make(rng, groups=groups, stride=rng.pair(1, 2), padding=rng.pair(0, 1)))
+
+
+@pytest.mark.parametrize("unbatched, bias", [(True, True), (True, False), (False, False)])
+def test_unbatched_no_bias(student, rng, unbatched, bias):
+    check(student, make(rng, unbatched=unbatched, bias=bias, stride=rng.pair(1, 2)))
+
+
+EDGE_CASES = {
+    "stride larger than kernel": dict(kernel=(2, 2), stride=(3, 4), size=(3, 3)),
+    "1x1 kernel with stride": dict(kernel=(1, 1), stride=2, output_padding=1, size=(3, 4)),
+    "1x1 input": dict(kernel=(3, 2), size=(1, 1)),
+    "padding crops almost everything": dict(kernel=(3, 3), padding=(1, 2), stride=1, size=(2, 3)),
+    "non-square everything, batch 1": dict(kernel=(1, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0),
+                                           dilation=(1, 2), size=(3, 4), batch=1),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_CASES))
+def test_edge_cases(student, rng, name):
+    case = make(rng, **EDGE_CASES[name])
+    case.label = f"{name}: {case.label}"
+    check(student, case)

@@ -1,0 +1,46 @@
+"""Grading tests for the loss exercise: MSELoss and CrossEntropyLoss values against torch."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kit.cases import Case, describe
+from kit.compare import expect_close, expect_result
+
+pytestmark = pytest.mark.exercise("loss")
+
+
+def check_loss(student, cls, input, target, expected, case):
+    got = expect_result(student.run("loss_forward", ["loss"], case, cls=cls, input=input, target=target),
+                        ["forward", "call"], case)
+    expect_close(got["forward"], expected, f"{cls}.forward(input, target)", case)
+    expect_close(got["call"], expected, f"{cls}()(input, target)", case)
+
+
+def ce_case(rng, scale=1.0, n=None):
+    dtype = rng.dtype()
+    n, c = n or rng.int(1, 6), rng.int(2, 6)
+    logits = rng.randn(n, c, dtype=dtype, scale=scale)
+    target = torch.randint(0, c, (n,), generator=rng.gen)
+    return Case(describe(input=logits, target=target) + (f", logits up to {scale:g}" if scale > 1 else ""),
+                (logits, target))
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_mse(student, rng, i):
+    dtype = rng.dtype()
+    shape = rng.choice([(rng.int(1, 6),), (rng.int(1, 4), rng.int(1, 5)), (2, 3, rng.int(1, 3)), (1,)])
+    input, target = rng.randn(*shape, dtype=dtype), rng.randn(*shape, dtype=dtype)
+    case = Case(describe(input=input, target=target))
+    check_loss(student, "MSELoss", input, target, F.mse_loss(input, target), case)
+
+
+@pytest.mark.parametrize("i", range(5))
+def test_cross_entropy(student, rng, i):
+    case = ce_case(rng, n=1 if i == 0 else None)
+    check_loss(student, "CrossEntropyLoss", *case.args, F.cross_entropy(*case.args), case)
+
+
+@pytest.mark.parametrize("scale", [100.0, 1000.0, 5000.0])
+def test_cross_entropy_large_logits(student, rng, scale):
+    case = ce_case(rng, scale=scale)
+    check_loss(student, "CrossEntropyLoss", *case.args, F.cross_entropy(*case.args), case)

@@ -1,0 +1,110 @@
+"""Grading tests for the sgd exercise: trajectories against torch.optim.SGD, step for step."""
+import pytest
+import torch
+
+from kit.cases import Case, describe
+from kit.compare import expect_close, expect_result, fail
+
+pytestmark = pytest.mark.exercise("sgd")
+
+
+def torch_trajectory(params, steps, hparams):
+    copies = [p.clone() for p in params]
+    opt = torch.optim.SGD(copies, **hparams)
+    trajectory = []
+    for grads in steps:
+        for p, g in zip(copies, grads):
+            p.grad = None if g is None else g.clone()
+        opt.step()
+        trajectory.append([p.clone() for p in copies])
+    return trajectory
+
+
+def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False):
+    dtype = rng.dtype()
+    params = [rng.randn(rng.int(1, 4), rng.int(1, 3), dtype=dtype), rng.randn(rng.int(1, 4), dtype=dtype)]
+    steps = []
+    for s in range(n_steps):
+        missing = none_pattern(s) if none_pattern else set()
+        steps.append([None if k in missing else rng.randn(*p.shape, dtype=dtype) for k, p in enumerate(params)])
+    label = f"SGD({', '.join(f'{k}={v!r}' for k, v in hparams.items())}) on params {describe(p0=params[0], p1=params[1])}, {n_steps} steps"
+    if none_pattern:
+        label += ", some grads None: " + "; ".join(
+            f"step {s + 1}: {[k for k, g in enumerate(st) if g is None]}" for s, st in enumerate(steps))
+    if as_generator:
+        label += ", params given as a generator"
+    case = Case(label)
+    got = expect_result(student.run("sgd_steps", ["optim"], case, params=params, steps=steps,
+                                    hparams=hparams, as_generator=as_generator), ["trajectory"], case)
+    expected = torch_trajectory(params, steps, hparams)
+    if len(got["trajectory"]) != len(expected) or any(len(step) != len(params) for step in got["trajectory"]):
+        expect_result(None, ["trajectory"], case)  # the driver records every step: this is tampering
+    for s, (g_step, e_step) in enumerate(zip(got["trajectory"], expected)):
+        for k, (g, e) in enumerate(zip(g_step, e_step)):
+            expect_close(g, e, f"parameter {k} after step {s + 1} (updated in place?)", case)
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_plain(student, rng, i):
+    run(student, rng, {"lr": [0.1, 0.01, 0.5][i]}, as_generator=i == 2)
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_momentum(student, rng, i):
+    run(student, rng, {"lr": 0.1, "momentum": [0.9, 0.5, 0.9][i], "dampening": [0.0, 0.0, 0.3][i]})
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_nesterov(student, rng, i):
+    run(student, rng, {"lr": 0.05, "momentum": [0.9, 0.7][i], "nesterov": True})
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_weight_decay(student, rng, i):
+    hparams = {"lr": 0.1, "weight_decay": 0.01}
+    if i:
+        hparams.update(momentum=0.8, dampening=0.1)
+    run(student, rng, hparams)
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_maximize(student, rng, i):
+    hparams = {"lr": 0.1, "maximize": True}
+    if i:
+        hparams.update(momentum=0.9, weight_decay=0.1)
+    run(student, rng, hparams)
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_none_grads(student, rng, i):
+    # parameter 1 has no gradient on the first steps: it is skipped, and its momentum
+    # buffer starts when its first gradient arrives
+    run(student, rng, {"lr": 0.1, "momentum": 0.9 if i else 0}, n_steps=4,
+        none_pattern=lambda s: {1} if s < 2 else ({0} if s == 3 else set()))
+
+
+# (number of parameters, arguments): torch decides which of these are invalid
+ARGUMENTS = [
+    (1, {"lr": -0.1}), (1, {"lr": 0.1, "momentum": -0.5}), (1, {"lr": 0.1, "weight_decay": -1e-4}),
+    (1, {"lr": 0.1, "nesterov": True}), (1, {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "nesterov": True}),
+    (0, {"lr": 0.1}),
+    (1, {"lr": 0.1, "momentum": 0.9, "nesterov": True}), (1, {"lr": 0.0, "momentum": 0.9, "dampening": 0.5}),
+]
+
+
+@pytest.mark.parametrize("n_params, hparams", ARGUMENTS,
+                         ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items()) if isinstance(a, dict) else f"{a}params")
+def test_invalid_arguments(student, n_params, hparams):
+    params = [torch.zeros(2) for _ in range(n_params)]
+    case = Case(f"SGD({'[p]' if n_params else '[]'}, {', '.join(f'{k}={v!r}' for k, v in hparams.items())})")
+    try:
+        torch.optim.SGD([p.clone() for p in params], **hparams)
+        torch_raises = False
+    except ValueError:
+        torch_raises = True
+    got = expect_result(student.run("sgd_construct", ["optim"], case, params=params, hparams=hparams),
+                        ["raised", "message"], case)
+    if torch_raises and got["raised"] is None:
+        fail("SGD.__init__ should raise ValueError for these arguments, as torch.optim.SGD does", case)
+    if not torch_raises and got["raised"] is not None:
+        fail(f"SGD.__init__ raised ValueError ({got['message']}) for arguments torch.optim.SGD accepts", case)

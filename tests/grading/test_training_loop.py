@@ -1,0 +1,77 @@
+"""Grading tests for the training_loop exercise: losses and call order against a torch loop."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kit.cases import Case
+from kit.compare import expect_close, expect_float_list, expect_result, fail
+
+pytestmark = pytest.mark.exercise("training_loop")
+
+
+def scenario(rng, num_epochs=None):
+    dtype = rng.dtype()
+    n_in, hidden, n_out = rng.int(1, 4), rng.int(2, 6), rng.int(1, 3)
+    params = [rng.randn(hidden, n_in, dtype=dtype, scale=0.5), rng.randn(hidden, dtype=dtype, scale=0.1),
+              rng.randn(n_out, hidden, dtype=dtype, scale=0.5), rng.randn(n_out, dtype=dtype, scale=0.1)]
+    stale = [rng.randn(*p.shape, dtype=dtype, scale=10.0) for p in params]
+    batches = [(rng.randn(rng.int(1, 4), n_in, dtype=dtype), None) for _ in range(rng.int(2, 4))]
+    batches = [(x, rng.randn(x.shape[0], n_out, dtype=dtype)) for x, _ in batches]
+    settings = {"num_epochs": num_epochs or rng.int(1, 3), "lr": 0.05, "momentum": rng.choice([0.0, 0.9])}
+    return params, stale, batches, settings
+
+
+def reference(params, stale, batches, num_epochs, lr, momentum):
+    """The loop as it would be written with torch: nn-style model, autograd, torch.optim."""
+    leaves = [p.clone().requires_grad_() for p in params]
+    for leaf, g in zip(leaves, stale):
+        leaf.grad = g.clone()
+    opt = torch.optim.SGD(leaves, lr=lr, momentum=momentum)
+    losses = []
+    for _ in range(num_epochs):
+        for x, y in batches:
+            opt.zero_grad()
+            loss = F.mse_loss(F.linear(torch.relu(F.linear(x, *leaves[:2])), *leaves[2:]), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return losses, [leaf.detach() for leaf in leaves]
+
+
+def run(student, rng, num_epochs=None):
+    params, stale, batches, settings = scenario(rng, num_epochs)
+    case = Case(f"{len(batches)} batches of x {tuple(batches[0][0].shape[1:])}, {settings['num_epochs']} epochs, "
+                f"momentum={settings['momentum']}, parameters arriving with stale gradients, "
+                f"{str(params[0].dtype).replace('torch.', '')}")
+    got = expect_result(student.run("train", ["training_loop"], case, params=params, stale_grads=stale,
+                                    batches=batches, **settings), ["losses", "log", "params"], case)
+    return got, reference(params, stale, batches, **settings), params[0].dtype, case, len(batches) * settings["num_epochs"]
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_losses(student, rng, i):
+    got, (losses, final), dtype, case, _ = run(student, rng, num_epochs=[1, 2, 3, None][i])
+    expect_float_list(got["losses"], losses, "the returned losses", case, dtype=dtype)
+    for k, (g, e) in enumerate(zip(got["params"], final)):
+        expect_close(g, e, f"parameter {k} after training", case)
+
+
+CALLS = {"zero_grad": "optimizer.zero_grad()", "forward": "model(x)", "loss": "criterion(output, y)",
+         "loss.backward": "criterion.backward()", "backward": "model.backward(...)", "step": "optimizer.step()"}
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_call_order(student, rng, i):
+    got, _, _, case, n_batches = run(student, rng, num_epochs=2)
+    log = got["log"]
+    for name, call in CALLS.items():
+        if log.count(name) != n_batches:
+            fail(f"{call} was called {log.count(name)} times for {n_batches} batches: once per batch", case)
+    for b in range(n_batches):
+        batch = log[b * 6:(b + 1) * 6]
+        if batch.index("zero_grad") > batch.index("backward"):
+            fail(f"batch {b + 1}: optimizer.zero_grad() came after the backward pass, so the old "
+                 "gradients were added into the new ones: call it before model.backward(...)", case)
+        if batch.index("step") < batch.index("backward"):
+            fail(f"batch {b + 1}: optimizer.step() came before the backward pass: the update used "
+                 "the previous batch's gradients", case)
