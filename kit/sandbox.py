@@ -46,23 +46,18 @@ def _describe_status(status):
     return f"your code exited the process (exit code {os.WEXITSTATUS(status)})"
 
 
-class Sandbox:
-    def __init__(self, target, timeout):
-        self.target, self.timeout = os.path.realpath(target), timeout
-        self.output = tempfile.TemporaryFile()
+class Zygote:
+    """The process that imports torch once and forks workers; one can serve many Sandboxes."""
+
+    def __init__(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.zygote = subprocess.Popen(
-            [sys.executable, "-B", WORKER, self.target, str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self.output,
-            stderr=self.output, start_new_session=True)
+        self.log = tempfile.TemporaryFile()  # the zygote's own output, shown if it fails to start
+        self.process = subprocess.Popen(
+            [sys.executable, "-B", WORKER, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
         theirs.close()
         self.sock, self.ready = ours, False
-        self.pid = self.conn = None
-        self.seq = 0
-        self.imports = {}  # module -> Outcome of a failed import (kept for the whole run)
-        self.imported = set()  # modules the current worker has imported
 
-    # -- process management -----------------------------------------------------
     def _wait_ready(self):
         if not self.ready:
             self.sock.settimeout(STARTUP_TIMEOUT)
@@ -70,19 +65,49 @@ class Sandbox:
                 msg = self.sock.recv(64)
             except OSError:
                 msg = b""
+            self.sock.settimeout(None)
             if msg != b"ready":
-                self.output.seek(0)
-                tail = self.output.read()[-2000:].decode(errors="replace")
+                self.log.seek(0)
+                tail = self.log.read()[-2000:].decode(errors="replace")
                 raise RuntimeError(f"the grading worker did not start:\n{tail}")
             self.ready = True
 
-    def _spawn(self):
+    def spawn(self, target, output):
+        """A fresh worker for the modules in target; its output goes to the file `output`."""
         self._wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        socket.send_fds(self.sock, [b"spawn"], [theirs.fileno(), self.output.fileno()])
+        socket.send_fds(self.sock, [f"spawn {target}".encode()], [theirs.fileno(), output.fileno()])
         theirs.close()
-        self.pid = int(self.sock.recv(64))
-        self.conn = Connection(ours.detach())
+        return int(self.sock.recv(64)), Connection(ours.detach())
+
+    def wait(self, pid):
+        """The exit status of a worker that has ended (or was killed)."""
+        self.sock.send(f"wait {pid}".encode())
+        reply = self.sock.recv(64)
+        return int(reply) if reply.isdigit() else None
+
+    def close(self):
+        self.sock.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+
+class Sandbox:
+    def __init__(self, target, timeout, zygote=None):
+        self.target, self.timeout = os.path.realpath(target), timeout
+        self.output = tempfile.TemporaryFile()  # what student code prints
+        self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
+        self.pid = self.conn = None
+        self.seq = 0
+        self.imports = {}  # module -> Outcome of a failed import (kept for the whole run)
+        self.imported = set()  # modules the current worker has imported
+
+    def _spawn(self):
+        self.pid, self.conn = self.zygote.spawn(self.target, self.output)
         self.imported = set()
 
     def kill(self):
@@ -94,10 +119,9 @@ class Sandbox:
         except ProcessLookupError:
             pass
         self.conn.close()
-        self.sock.send(f"wait {self.pid}".encode())
-        reply = self.sock.recv(64)
+        status = self.zygote.wait(self.pid)
         self.pid = self.conn = None
-        return int(reply) if reply.isdigit() else None
+        return status
 
     def recycle(self):
         """Start the next request in a fresh worker."""
@@ -105,12 +129,8 @@ class Sandbox:
 
     def close(self):
         self.kill()
-        self.sock.close()
-        try:
-            os.killpg(self.zygote.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.zygote.wait()
+        if self.owns_zygote:
+            self.zygote.close()
         self.output.close()
 
     # -- requests -----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The only process where student code runs.
 
-Started as `python kit/worker.py TARGET`, it becomes a zygote: it imports torch once,
-installs the guards, then forks one worker per request from the grader (kit/sandbox.py).
+Started as `python kit/worker.py FD`, it becomes a zygote: it imports torch once,
+installs the guards, then forks one worker per request from the grader (kit/sandbox.py),
+each for one submission folder. The zygote itself never runs student code.
 A fork costs milliseconds, so a worker that student code crashed, hung or tampered with
 is simply thrown away and replaced. Each worker serves requests on its own pipe:
   {"op": "import", "module": m}                          -> {"ok": True} | {"error": ...}
@@ -82,17 +83,18 @@ def serve(conn, target):
                 "type": "UnsendableResult", "message": f"the result could not be sent back: {e}"}}))
 
 
-def zygote(sock, target):
+def zygote(sock):
     """Fork a worker for each request; report exit statuses when asked."""
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 64, 2)
+            msg, fds, _, _ = socket.recv_fds(sock, 8192, 2)
         except OSError:
             os._exit(0)
         if not msg:
             os._exit(0)
-        words = msg.decode().split()
+        words = msg.decode().split(" ", 1)
         if words[0] == "spawn":
+            target = words[1]
             pid = os.fork()
             if pid == 0:
                 sock.close()
@@ -113,8 +115,7 @@ def zygote(sock, target):
 
 
 def main():
-    target = os.path.realpath(sys.argv[1])
-    sock = socket.socket(fileno=int(sys.argv[2]))
+    sock = socket.socket(fileno=int(sys.argv[1]))
     guards.install_conv_ban()
     guards.install_import_block()
     # Imported once here rather than in every fresh worker: torch.optim so that the optim
@@ -123,7 +124,7 @@ def main():
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
     import torch.nested._internal.nested_tensor  # noqa: F401
     sock.send(b"ready")
-    zygote(sock, target)
+    zygote(sock)
 
 
 if __name__ == "__main__":
