@@ -71,7 +71,7 @@ def expect_close(got, expected, what, case):
     if not expected.is_floating_point():
         if not torch.equal(got, expected):
             bad = (got != expected).flatten().nonzero()[0, 0]
-            fail(f"{what} differs at index {_index(bad, expected.shape)}", case)
+            fail(f"{what}: wrong values (first at index {_index(bad, expected.shape)})", case)
         return
     rtol, atol = TOLERANCES[expected.dtype]
     e, g = expected.double().flatten(), got.double().flatten()
