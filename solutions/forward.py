@@ -34,7 +34,7 @@ class MLP:
         grad_a, grad_w2, grad_b2 = linear_backward(grad_output, self.a, self.w2)
         grad_h = relu_backward(grad_a, self.h)
         grad_x, grad_w1, grad_b1 = linear_backward(grad_h, self.x, self.w1)
-        for p, g in zip(self.parameters(), (grad_w1, grad_b1, grad_w2, grad_b2)):
+        for p, g in zip((self.w1, self.b1, self.w2, self.b2), (grad_w1, grad_b1, grad_w2, grad_b2)):
             if p.grad is None:
                 p.grad = g
             else:

@@ -55,7 +55,7 @@ def test_relu_backward(student, rng, i):
 def test_loss_backward(student, rng, loss, i):
     dtype = rng.dtype()
     n, c = rng.int(1, 5), rng.int(2, 5)
-    input = rng.randn(n, c, dtype=dtype, scale=[1.0, 1.0, 300.0][i])
+    input = rng.randn(n, c, dtype=dtype, scale=[1.0, 1.0, 5.0][i])  # huge logits: the loss exercise's job
     if loss == "MSELoss":
         target, reference = rng.randn(n, c, dtype=dtype), F.mse_loss
     else:
