@@ -1,0 +1,205 @@
+"""Honest alternative implementations: each must keep full marks.
+
+Each entry appends source to a copy of the reference module; a later definition replaces
+the reference's. Grouped into folders so that no two touch the same function.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Alternative:
+    name: str
+    module: str
+    source: str
+
+
+ALTERNATIVES = [
+    Alternative("linear_einsum_relu_clamp", "forward", '''
+def linear(x, weight, bias=None):
+    y = torch.einsum("...i,oi->...o", x, weight)
+    return y + bias if bias is not None else y
+
+def relu(x):
+    return x.clamp(min=0)
+
+def _params(self):
+    yield from (self.w1, self.b1, self.w2, self.b2)   # a generator, as nn.Module's is
+MLP.parameters = _params
+'''),
+    Alternative("cross_entropy_logsumexp_mse_sum", "loss", '''
+def _ce_forward(self, input, target):
+    self.input, self.target = input, target
+    return (torch.logsumexp(input, dim=1) - input[torch.arange(len(target)), target]).mean()
+def _ce_backward(self):
+    p = torch.softmax(self.input, dim=1)
+    return (p - torch.nn.functional.one_hot(self.target, p.shape[1]).to(p.dtype)) / len(self.target)
+CrossEntropyLoss.forward, CrossEntropyLoss.backward = _ce_forward, _ce_backward
+
+def _mse_forward(self, input, target):
+    self.input, self.target = input, target
+    return ((input - target) ** 2).sum() / input.numel()
+def _mse_backward(self):
+    return (self.input - self.target) * (2.0 / self.input.numel())
+MSELoss.forward, MSELoss.backward = _mse_forward, _mse_backward
+'''),
+    Alternative("backward_einsum_mask", "backward", '''
+def linear_backward(grad_output, x, weight):
+    grad_weight = torch.einsum("...o,...i->oi", grad_output, x)
+    grad_bias = grad_output.sum(dim=tuple(range(grad_output.dim() - 1))) if grad_output.dim() > 1 else grad_output.clone()
+    return torch.matmul(grad_output, weight), grad_weight, grad_bias
+
+def relu_backward(grad_output, x):
+    return grad_output * (x > 0).to(grad_output.dtype)
+'''),
+    Alternative("mlp_backward_new_tensors", "forward", '''
+def _backward(self, grad_output):
+    from .backward import linear_backward, relu_backward
+    ga, gw2, gb2 = linear_backward(grad_output, self.a, self.w2)
+    gx, gw1, gb1 = linear_backward(relu_backward(ga, self.h), self.x, self.w1)
+    for p, g in zip((self.w1, self.b1, self.w2, self.b2), (gw1, gb1, gw2, gb2)):
+        p.grad = g.clone() if p.grad is None else p.grad + g   # a new tensor each time: still correct values
+    return gx
+MLP.backward = _backward
+'''),
+    Alternative("optim_foreach_and_fill", "optim", '''
+def zero_grad(params, set_to_none=True):
+    for p in list(params):
+        if p.grad is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.detach_()
+                p.grad.fill_(0.0)
+
+def _step(self):
+    with torch.no_grad():
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        for i in live:
+            p = self.params[i]
+            g = p.grad.neg() if self.maximize else p.grad.clone()
+            if self.weight_decay:
+                g += self.weight_decay * p
+            if self.momentum:
+                if self.momentum_buffers[i] is None:
+                    self.momentum_buffers[i] = g.clone()
+                else:
+                    b = self.momentum_buffers[i]
+                    b *= self.momentum
+                    b += (1 - self.dampening) * g
+                g = g + self.momentum * self.momentum_buffers[i] if self.nesterov else self.momentum_buffers[i]
+            p.sub_(self.lr * g)
+SGD.step = _step
+'''),
+    Alternative("train_forward_and_float", "training_loop", '''
+def train(model, criterion, optimizer, loader, num_epochs):
+    history = []
+    epoch = 0
+    while epoch < num_epochs:
+        for batch in loader:
+            x, y = batch
+            optimizer.zero_grad(set_to_none=True)
+            out = model.forward(x)
+            loss = criterion.forward(out, y)
+            grad = criterion.backward()
+            model.backward(grad)
+            optimizer.step()
+            history.append(float(loss))
+        epoch += 1
+    return history
+'''),
+    Alternative("conv2d_seven_loops", "conv2d", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # the slowest honest solution: every multiply-add is a 0-d tensor operation
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = weight.shape
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    if padding == "valid":
+        top = left = bottom = right = 0
+    elif padding == "same":
+        th, tw = dh * (KH - 1), dw * (KW - 1)
+        top, bottom, left, right = th // 2, th - th // 2, tw // 2, tw - tw // 2
+    else:
+        top, left = pair(padding)
+        bottom, right = top, left
+    HO = (H + top + bottom - dh * (KH - 1) - 1) // sh + 1
+    WO = (W + left + right - dw * (KW - 1) - 1) // sw + 1
+    out = torch.zeros(N, O, HO, WO, dtype=input.dtype)
+    og = O // groups
+    for n in range(N):
+        for o in range(O):
+            g = o // og
+            for i in range(HO):
+                for j in range(WO):
+                    acc = bias[o] if bias is not None else torch.zeros((), dtype=input.dtype)
+                    for c in range(Cg):
+                        for u in range(KH):
+                            r = i * sh + u * dh - top
+                            if r < 0 or r >= H:
+                                continue
+                            for v in range(KW):
+                                q = j * sw + v * dw - left
+                                if 0 <= q < W:
+                                    acc = acc + x[n, g * Cg + c, r, q] * weight[o, c, u, v]
+                    out[n, o, i, j] = acc
+    return out[0] if unbatched else out
+'''),
+    Alternative("conv_transpose2d_numpy_scatter", "conv_transpose2d", '''
+import numpy as np
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(pair, (stride, padding, output_padding, dilation))
+    unbatched = input.dim() == 3
+    x = (input[None] if unbatched else input).numpy().astype(np.float64)
+    w = weight.numpy().astype(np.float64)
+    N, C, H, W = x.shape
+    _, Og, KH, KW = w.shape
+    Cg = C // groups
+    full = np.zeros((N, Og * groups, (H - 1) * sh + dh * (KH - 1) + 1 + oh, (W - 1) * sw + dw * (KW - 1) + 1 + ow))
+    for c in range(C):
+        g = c // Cg
+        for i in range(H):
+            for j in range(W):
+                for u in range(KH):
+                    for v in range(KW):
+                        full[:, g * Og:(g + 1) * Og, i * sh + u * dh, j * sw + v * dw] += x[:, c, i, j, None] * w[c, :, u, v]
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    if bias is not None:
+        out = out + bias.numpy()[None, :, None, None]
+    out = torch.from_numpy(np.ascontiguousarray(out)).to(input.dtype)
+    return out[0] if unbatched else out
+'''),
+    Alternative("conv_transpose2d_scalar_loops", "conv_transpose2d", '''
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    # scatter, one 0-d tensor multiply-add at a time, skipping what padding crops
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(pair, (stride, padding, output_padding, dilation))
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    N, C, H, W = x.shape
+    _, Og, KH, KW = weight.shape
+    HO = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oh + 1
+    WO = (W - 1) * sw - 2 * pw + dw * (KW - 1) + ow + 1
+    out = torch.zeros(N, Og * groups, HO, WO, dtype=input.dtype)
+    Cg = C // groups
+    for n in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for o in range(Og):
+                        for u in range(KH):
+                            r = i * sh + u * dh - ph
+                            if 0 <= r < HO:
+                                for v in range(KW):
+                                    q = j * sw + v * dw - pw
+                                    if 0 <= q < WO:
+                                        out[n, g * Og + o, r, q] += x[n, c, i, j] * weight[c, o, u, v]
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''),
+]

@@ -1,0 +1,57 @@
+"""Helpers for the kit's own tests: grade a folder in-process with one shared zygote.
+
+`grade(folder, ...)` runs exactly what grader.py runs (kit.runner.grade) and returns the
+Report. `submission(...)` builds a folder: the reference solutions, with snippets of
+source appended to chosen modules (a later definition replaces an earlier one).
+"""
+import os
+import shutil
+
+import pytest
+
+from kit import manifest as manifest_mod
+from kit import runner
+from kit.sandbox import Sandbox, Zygote
+from kit.settings import resolve
+
+ROOT = manifest_mod.ROOT
+SOLUTIONS = os.path.join(ROOT, "solutions")
+EXERCISES = os.path.join(ROOT, "exercises")
+MANIFEST = manifest_mod.load()
+
+
+@pytest.fixture(scope="session")
+def zygote():
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture(scope="session")
+def grade(zygote):
+    def run(folder, exercises=None, seed=0, timeout=None):
+        settings = resolve(MANIFEST.settings, seed, timeout, environ={})
+        names = exercises or MANIFEST.names
+        box = Sandbox(folder, settings.timeout, zygote=zygote)
+        return runner.grade(folder, names, settings, sandbox=box, manifest=MANIFEST)
+    return run
+
+
+@pytest.fixture
+def submission(tmp_path):
+    def build(snippets=None, name="submission", base=SOLUTIONS):
+        folder = tmp_path / name
+        shutil.copytree(base, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        for module, source in (snippets or {}).items():
+            with open(folder / f"{module}.py", "a") as f:
+                f.write("\n\n" + source.strip() + "\n")
+        return str(folder)
+    return build
+
+
+def scores(report):
+    return {e.name: (e.score, e.max_score) for e in report.exercises}
+
+
+def failed_tests(report):
+    return {(e.name, t.name): t.message for e in report.exercises for t in e.tests if t.status != "passed"}

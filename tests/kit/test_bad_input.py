@@ -1,0 +1,94 @@
+"""Broken submissions get a clear message, and lose nothing beyond what they touch."""
+import os
+
+import pytest
+
+from conftest import MANIFEST
+
+from kit import messages as M
+
+
+def full_except(report, *broken):
+    for ex in report.exercises:
+        if ex.name in broken:
+            assert ex.score < ex.max_score, ex.name
+        else:
+            assert ex.score == ex.max_score, (ex.name, [t.message for t in ex.tests if t.message])
+
+
+def message(report, exercise):
+    return report.exercises[[e.name for e in report.exercises].index(exercise)].first_failure.message
+
+
+def test_syntax_error_costs_only_that_files_exercises(grade, submission):
+    folder = submission({"conv2d": "def broken(:\n    pass"})
+    report = grade(folder)
+    full_except(report, "conv2d")
+    text = message(report, "conv2d")
+    assert "conv2d.py could not be imported" in text and "SyntaxError" in text and "conv2d.py, line" in text
+    assert report.exercises[-2].score == 0
+
+
+def test_missing_module_is_named(grade, submission):
+    folder = submission()
+    os.remove(os.path.join(folder, "training_loop.py"))
+    report = grade(folder)
+    full_except(report, "training_loop")
+    assert message(report, "training_loop").startswith(M.MODULE_MISSING.format(module="training_loop", target=folder))
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return None", M.RETURNED_NONE.format(what="relu output")),
+    ("return x.tolist()", "relu output should be a torch.Tensor, but your code returned a list of"),
+    ("return x.numpy()", M.RETURNED_NUMPY.format(what="relu output")),
+    ("return x.flatten().clamp(min=0)", "relu output has shape"),
+    ("return x.clamp(min=0).double() if x.dtype == torch.float32 else x.clamp(min=0).float()", "relu output has dtype"),
+    ("return print", "relu output should be a torch.Tensor, but your code returned a builtin_function_or_method"),
+])
+def test_wrong_return_values_are_described(grade, submission, body, expected):
+    report = grade(submission({"forward": f"def relu(x):\n    {body}"}), exercises=["forward"])
+    relu = report.exercises[0].tests[1]
+    assert relu.status == "failed" and expected in relu.message, relu.message
+    assert "on case:" in relu.message
+
+
+def test_missing_function_is_named(grade, submission):
+    report = grade(submission({"forward": "del relu"}), exercises=["forward"])
+    assert report.exercises[0].tests[1].message.startswith("forward.py has no `relu`")
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("import os; os._exit(0)", "your code exited the process (exit code 0)"),
+    ("import sys; sys.exit(3)", "raised SystemExit"),
+    ("import ctypes; ctypes.string_at(0)", "the worker process crashed with a segmentation fault"),
+    ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+])
+def test_crashes_cost_only_the_test(grade, submission, code, expected):
+    folder = submission({"conv_transpose2d": f"def conv_transpose2d(*args, **kwargs):\n    {code}"})
+    report = grade(folder, exercises=["conv2d", "conv_transpose2d", "training_loop"])
+    full_except(report, "conv_transpose2d")
+    assert expected in message(report, "conv_transpose2d")
+
+
+def test_endless_loop_times_out_and_grading_goes_on(grade, submission):
+    folder = submission({"forward": "def relu(x):\n    while True:\n        pass"})
+    report = grade(folder, exercises=["forward", "loss"], timeout=1)
+    full_except(report, "forward")
+    relu = report.exercises[0].tests[1]
+    assert relu.message.startswith(M.TIMEOUT.format(detail="took longer than 1 s (stopped)"))
+    mlp = report.exercises[0].tests[2]  # MLP.forward calls relu too: stopped after max_timeouts
+    assert M.SKIPPED_AFTER_TIMEOUTS.format(exercise="forward", count=MANIFEST.settings["max_timeouts"]) in mlp.message
+
+
+def test_endless_loop_at_import_costs_that_files_exercises_once(grade, submission):
+    folder = submission({"loss": "while True:\n    pass"})
+    report = grade(folder, exercises=["forward", "loss"], timeout=1)
+    full_except(report, "loss")
+    assert "while importing loss.py" in message(report, "loss")
+
+
+def test_importing_the_solutions_is_refused(grade, submission):
+    folder = submission({"forward": "try:\n    import solutions.forward\nexcept ImportError:\n    pass"})
+    report = grade(folder, exercises=["forward"])
+    assert report.score == 0
+    assert M.FORBIDDEN["import solutions"] in message(report, "forward")

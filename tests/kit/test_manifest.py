@@ -1,0 +1,65 @@
+"""The manifest, the stubs, the solutions and the grading tests agree (one task ID everywhere)."""
+import ast
+import os
+import re
+
+import pytest
+
+from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS
+
+GRADING = os.path.join(ROOT, "tests", "grading")
+
+
+def grading_tests(exercise):
+    """(marker, test function names) of tests/grading/test_<exercise>.py, read without running it."""
+    tree = ast.parse(open(os.path.join(GRADING, f"test_{exercise}.py")).read())
+    marker = next(ast.unparse(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                  and ast.unparse(n.targets[0]) == "pytestmark")
+    return marker, [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+
+
+@pytest.mark.parametrize("exercise", MANIFEST.names)
+def test_every_manifest_test_exists_and_every_test_is_in_the_manifest(exercise):
+    marker, tests = grading_tests(exercise)
+    assert marker == f"pytest.mark.exercise('{exercise}')"
+    assert tests == list(MANIFEST.get(exercise).tests)
+
+
+def test_no_grading_module_is_left_out():
+    modules = sorted(f[5:-3] for f in os.listdir(GRADING) if f.startswith("test_") and f.endswith(".py"))
+    assert modules == sorted(MANIFEST.names)
+
+
+@pytest.mark.parametrize("exercise", MANIFEST.names)
+def test_every_exercise_has_points_hints_stub_and_solution(exercise):
+    ex = MANIFEST.get(exercise)
+    assert ex.max_score > 0 and all(p > 0 for p in ex.tests.values())
+    assert len(ex.hints) >= 2 and ex.title
+    for module in ex.modules:
+        assert os.path.exists(os.path.join(EXERCISES, f"{module}.py"))
+        assert os.path.exists(os.path.join(SOLUTIONS, f"{module}.py"))
+
+
+def test_the_total_is_100():
+    assert MANIFEST.max_score == 100
+
+
+@pytest.mark.parametrize("module", sorted(f[:-3] for f in os.listdir(EXERCISES) if f.endswith(".py")))
+def test_stub_todos_and_errors_name_their_exercise(module):
+    source = open(os.path.join(EXERCISES, f"{module}.py")).read()
+    todos = re.findall(r"TODO\((\w+)\)", source)
+    raised = re.findall(r'NotImplementedError\("(\w+): ', source)
+    assert todos and raised
+    assert set(todos) <= set(MANIFEST.names) and set(raised) <= set(MANIFEST.names)
+    assert set(raised) <= set(todos)
+    for name in set(todos):
+        assert module in MANIFEST.get(name).modules, f"{name}'s manifest entry should list {module}.py"
+
+
+def test_stubs_and_solutions_define_the_same_names():
+    def names(path):
+        tree = ast.parse(open(path).read())
+        return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+    for f in sorted(os.listdir(EXERCISES)):
+        if f.endswith(".py"):
+            assert names(os.path.join(EXERCISES, f)) == names(os.path.join(SOLUTIONS, f)), f

@@ -1,0 +1,18 @@
+"""Untouched stubs earn zero, and every exercise says it is not implemented yet."""
+from conftest import EXERCISES, MANIFEST
+
+from kit import messages as M
+
+
+def test_stubs_earn_zero_with_not_implemented_messages(grade):
+    report = grade(EXERCISES, seed=0)
+    assert report.score == 0
+    assert report.max_score == MANIFEST.max_score
+    for ex in report.exercises:
+        assert ex.status == "not implemented", (ex.name, ex.first_failure.message)
+        first = ex.first_failure.message
+        assert first.startswith(M.NOT_IMPLEMENTED), first
+        assert f"({ex.name}: " in first, f"the message should name the exercise: {first}"
+        assert "on case:" in first
+        for t in ex.tests:
+            assert t.score == 0 and t.message

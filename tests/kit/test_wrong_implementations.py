@@ -1,0 +1,82 @@
+"""Wrong implementations lose the points of their mistake, and only in their own exercise."""
+import ast
+
+import pytest
+
+from conftest import MANIFEST, failed_tests
+from wrong_implementations import WRONG
+
+
+def defined_names(source):
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {ast.unparse(t) for t in node.targets}
+    return names
+
+
+def pack(wrongs):
+    """Folders of wrongs that cannot interfere: one per exercise, no name defined twice."""
+    folders = []
+    for w in wrongs:
+        for folder in folders:
+            if all(o.exercise != w.exercise and not (o.module == w.module and
+                   defined_names(o.source) & defined_names(w.source)) for o in folder):
+                folder.append(w)
+                break
+        else:
+            folders.append([w])
+    return folders
+
+
+FOLDERS = pack(WRONG)
+FOLDER_OF = {w.name + " / " + w.exercise: k for k, folder in enumerate(FOLDERS) for w in folder}
+
+
+@pytest.fixture(scope="session")
+def reports(grade, tmp_path_factory):
+    """One grading run per folder, shared by every test below."""
+    cache = {}
+
+    def get(k):
+        if k not in cache:
+            root = tmp_path_factory.mktemp(f"wrong{k}")
+            import shutil
+            from conftest import SOLUTIONS
+            folder = root / "submission"
+            shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+            for w in FOLDERS[k]:
+                with open(folder / f"{w.module}.py", "a") as f:
+                    f.write("\n\n" + w.source.strip() + "\n")
+            cache[k] = grade(str(folder), seed=0)
+        return cache[k]
+    return get
+
+
+@pytest.mark.parametrize("key", list(FOLDER_OF))
+def test_wrong_implementation_is_caught(reports, key):
+    k = FOLDER_OF[key]
+    wrong = next(w for w in FOLDERS[k] if w.name + " / " + w.exercise == key)
+    failed = failed_tests(reports(k))
+    missed = [t for t in wrong.fails if (wrong.exercise, t) not in failed]
+    assert not missed, f"{wrong.name}: these tests should fail but passed: {missed}"
+    for t in wrong.fails:
+        assert failed[(wrong.exercise, t)], "a failing test must say why"
+
+
+@pytest.mark.parametrize("k", range(len(FOLDERS)))
+def test_points_lost_only_where_the_mistakes_are(reports, k):
+    touched = {w.exercise for w in FOLDERS[k]}
+    report = reports(k)
+    for ex in report.exercises:
+        if ex.name not in touched:
+            assert ex.score == ex.max_score, f"{ex.name} lost points to another exercise's mistake: " \
+                f"{[(t.name, t.message) for t in ex.tests if t.status != 'passed']}"
+        else:
+            assert ex.score < ex.max_score
+
+
+def test_every_exercise_has_wrong_implementations():
+    assert {w.exercise for w in WRONG} == set(MANIFEST.names)

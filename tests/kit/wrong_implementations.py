@@ -1,0 +1,334 @@
+"""Realistic wrong implementations: each must lose exactly the points of its own mistake.
+
+`fails` names tests that must fail (on the fixed seeds the kit's tests use); any other
+failing test must belong to the same exercise. Each entry appends source to a copy of the
+reference module, so the rest of the submission stays correct.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Wrong:
+    name: str
+    exercise: str
+    module: str
+    source: str
+    fails: frozenset  # test function names that must fail
+
+
+def W(name, exercise, module, fails, source):
+    return Wrong(name, exercise, module, source, frozenset(fails.split()))
+
+
+WRONG = [
+    # forward ---------------------------------------------------------------
+    W("linear without transpose", "forward", "forward", "test_linear test_mlp", '''
+def linear(x, weight, bias=None):
+    y = x @ weight
+    return y if bias is None else y + bias
+'''),
+    W("linear ignores bias", "forward", "forward", "test_linear", '''
+def linear(x, weight, bias=None):
+    return x @ weight.T
+'''),
+    W("leaky relu", "forward", "forward", "test_relu", '''
+def relu(x):
+    return torch.where(x > 0, x, 0.01 * x)
+'''),
+    W("parameters are copies", "forward", "forward", "test_mlp", '''
+MLP.parameters = lambda self: [self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
+'''),
+    # loss -------------------------------------------------------------------
+    W("mse sums instead of averaging", "loss", "loss", "test_mse", '''
+def _forward(self, input, target):
+    self.diff = input - target
+    return (self.diff ** 2).sum()
+MSELoss.forward = _forward
+'''),
+    W("cross entropy without the max shift", "loss", "loss", "test_cross_entropy_large_logits", '''
+def _forward(self, input, target):
+    self.log_probs = torch.log(input.exp() / input.exp().sum(dim=1, keepdim=True))
+    self.target = target
+    return -self.log_probs.gather(1, target[:, None]).mean()
+CrossEntropyLoss.forward = _forward
+'''),
+    W("cross entropy sums over the batch", "loss", "loss", "test_cross_entropy", '''
+_reference_forward = CrossEntropyLoss.forward
+def _forward(self, input, target):
+    return _reference_forward(self, input, target) * len(target)
+CrossEntropyLoss.forward = _forward
+'''),
+    # backward ----------------------------------------------------------------
+    W("grad_bias not summed over the batch", "backward", "backward", "test_linear_backward", '''
+_reference = linear_backward
+def linear_backward(grad_output, x, weight):
+    grad_x, grad_weight, _ = _reference(grad_output, x, weight)
+    return grad_x, grad_weight, grad_output
+'''),
+    W("relu gradient 1 at zero", "backward", "backward", "test_relu_backward", '''
+def relu_backward(grad_output, x):
+    return torch.where(x >= 0, grad_output, torch.zeros_like(grad_output))
+'''),
+    W("mse gradient without the 2", "backward", "loss", "test_loss_backward", '''
+MSELoss.backward = lambda self: self.diff / self.diff.numel()
+'''),
+    W("cross entropy gradient not divided by N", "backward", "loss", "test_loss_backward", '''
+_reference_backward = CrossEntropyLoss.backward
+CrossEntropyLoss.backward = lambda self: _reference_backward(self) * len(self.target)
+'''),
+    W("grad overwritten instead of accumulated", "backward", "forward", "test_mlp_backward", '''
+def _backward(self, grad_output):
+    from .backward import linear_backward, relu_backward
+    ga, gw2, gb2 = linear_backward(grad_output, self.a, self.w2)
+    gx, gw1, gb1 = linear_backward(relu_backward(ga, self.h), self.x, self.w1)
+    self.w1.grad, self.b1.grad, self.w2.grad, self.b2.grad = gw1, gb1, gw2, gb2
+    return gx
+MLP.backward = _backward
+'''),
+    W("autograd in linear_backward", "backward", "backward", "test_linear_backward", '''
+def linear_backward(grad_output, x, weight):
+    x = x.detach().requires_grad_()
+    w = weight.detach().requires_grad_()
+    b = torch.zeros(weight.shape[0], dtype=x.dtype, requires_grad=True)
+    (x @ w.T + b).backward(grad_output)
+    return x.grad, w.grad, b.grad
+'''),
+    # zero_grad -----------------------------------------------------------------
+    W("always sets None", "zero_grad", "optim", "test_zero_grad_in_place", '''
+def zero_grad(params, set_to_none=True):
+    for p in params:
+        p.grad = None
+'''),
+    W("replaces the grad tensor", "zero_grad", "optim", "test_zero_grad_in_place", '''
+def zero_grad(params, set_to_none=True):
+    for p in params:
+        if p.grad is not None:
+            p.grad = None if set_to_none else torch.zeros_like(p.grad)
+'''),
+    W("reads params twice", "zero_grad", "optim", "test_zero_grad_set_to_none test_zero_grad_in_place", '''
+def zero_grad(params, set_to_none=True):
+    if all(p.grad is None for p in params):
+        return
+    for p in params:
+        if p.grad is not None:
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+'''),
+    W("zero_grad through torch.optim", "zero_grad", "optim",
+      "test_zero_grad_set_to_none test_zero_grad_in_place test_optimizer_zero_grad", '''
+def zero_grad(params, set_to_none=True):
+    torch.optim.SGD(list(params), lr=0.1).zero_grad(set_to_none)
+'''),
+    # sgd -----------------------------------------------------------------------
+    W("update not in place", "sgd", "optim", "test_plain test_momentum test_nesterov test_weight_decay", '''
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is not None:
+            self.params[i] = p - self.lr * p.grad
+SGD.step = _step
+'''),
+    W("first momentum step dampened", "sgd", "optim", "test_momentum", '''
+_reference_step = SGD.step
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is not None and self.momentum and self.momentum_buffers[i] is None:
+            self.momentum_buffers[i] = torch.zeros_like(p)   # then buf = m*0 + (1-d)*g
+    _reference_step(self)
+SGD.step = _step
+'''),
+    W("nesterov formula swapped", "sgd", "optim", "test_nesterov", '''
+@torch.no_grad()
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = p.grad
+        buf = self.momentum_buffers[i]
+        if buf is None:
+            buf = self.momentum_buffers[i] = g.clone()
+        else:
+            buf.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+        g = buf + self.momentum * g if self.nesterov else buf
+        p.add_(g, alpha=-self.lr)
+SGD.step = _step
+'''),
+    W("weight decay added after momentum", "sgd", "optim", "test_weight_decay", '''
+@torch.no_grad()
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.momentum:
+            buf = self.momentum_buffers[i]
+            if buf is None:
+                buf = self.momentum_buffers[i] = g.clone()
+            else:
+                buf.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+            g = g + self.momentum * buf if self.nesterov else buf
+        p.add_(g + self.weight_decay * p, alpha=-self.lr)
+SGD.step = _step
+'''),
+    W("maximize ignored", "sgd", "optim", "test_maximize", '''
+_reference_step = SGD.step
+def _step(self):
+    self.maximize = False
+    _reference_step(self)
+SGD.step = _step
+'''),
+    W("None grads not skipped", "sgd", "optim", "test_none_grads", '''
+_reference_step = SGD.step
+def _step(self):
+    for p in self.params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    _reference_step(self)
+SGD.step = _step
+'''),
+    W("no argument checks", "sgd", "optim", "test_invalid_arguments", '''
+_reference_init = SGD.__init__
+def _init(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
+    _reference_init(self, params, abs(lr), abs(momentum), dampening, abs(weight_decay), False, maximize=maximize)
+    self.nesterov = nesterov
+SGD.__init__ = _init
+'''),
+    W("step through torch.optim", "sgd", "optim", "test_plain test_momentum test_nesterov test_maximize", '''
+def _step(self):
+    if not hasattr(self, "_inner"):
+        self._inner = torch.optim.SGD(self.params, lr=self.lr, momentum=self.momentum, dampening=self.dampening,
+                                      weight_decay=self.weight_decay, nesterov=self.nesterov, maximize=self.maximize)
+    self._inner.step()
+SGD.step = _step
+'''),
+    # training_loop ---------------------------------------------------------------
+    W("zero_grad after the backward pass", "training_loop", "training_loop", "test_losses test_call_order", '''
+def train(model, criterion, optimizer, loader, num_epochs):
+    losses = []
+    for _ in range(num_epochs):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            model.backward(criterion.backward())
+            optimizer.zero_grad()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+'''),
+    W("zero_grad at the end of each batch", "training_loop", "training_loop", "test_losses test_call_order", '''
+def train(model, criterion, optimizer, loader, num_epochs):
+    losses = []
+    for _ in range(num_epochs):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            model.backward(criterion.backward())
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+    return losses
+'''),
+    W("losses as tensors", "training_loop", "training_loop", "test_losses", '''
+_reference_train = train
+def train(model, criterion, optimizer, loader, num_epochs):
+    return [torch.tensor(v) for v in _reference_train(model, criterion, optimizer, loader, num_epochs)]
+'''),
+    W("one epoch only", "training_loop", "training_loop", "test_losses test_call_order", '''
+_reference_train = train
+def train(model, criterion, optimizer, loader, num_epochs):
+    return _reference_train(model, criterion, optimizer, loader, 1)
+'''),
+    # conv2d --------------------------------------------------------------------
+    W("flipped kernel", "conv2d", "conv2d", "test_basic test_stride_padding", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _reference_conv2d(input, weight.flip(-1, -2), bias, stride, padding, dilation, groups)
+'''),
+    W("stride ignored", "conv2d", "conv2d", "test_stride_padding", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _reference_conv2d(input, weight, bias, 1, padding, dilation, groups)
+'''),
+    W("dilation ignored", "conv2d", "conv2d", "test_dilation", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _reference_conv2d(input, weight, bias, stride, padding, 1, groups)
+'''),
+    W("groups ignored", "conv2d", "conv2d", "test_groups", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _reference_conv2d(input, weight.repeat(1, groups, 1, 1), bias, stride, padding, dilation, 1)
+'''),
+    W("same padding: the odd row first", "conv2d", "conv2d", "test_string_padding", '''
+def _padding(padding, kernel, dilation):
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        pads = []
+        for k, d in zip(kernel, dilation):
+            total = d * (k - 1)
+            pads += [total - total // 2, total // 2]
+        return tuple(pads)
+    ph, pw = _pair(padding)
+    return ph, ph, pw, pw
+'''),
+    W("no unbatched input", "conv2d", "conv2d", "test_unbatched_no_bias", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    n, c, h, w = input.shape
+    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
+'''),
+    W("F.conv2d", "conv2d", "conv2d", "test_basic test_stride_padding test_dilation test_groups", '''
+import torch.nn.functional as F
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+'''),
+    W("conv by a computed name, exception swallowed", "conv2d", "conv2d", "test_basic test_groups", '''
+_reference_conv2d = conv2d
+_fn = getattr(torch.nn.functional, "con" + "v2d")
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    try:
+        _fn(input, weight, bias, stride, padding, dilation, groups)
+    except Exception:
+        pass
+    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
+'''),
+    W("F.unfold", "conv2d", "conv2d", "test_basic", '''
+import torch.nn.functional as F
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    F.unfold(input if input.dim() == 4 else input[None], weight.shape[-2:])
+    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
+'''),
+    # conv_transpose2d ----------------------------------------------------------------
+    W("padding adds instead of cropping", "conv_transpose2d", "conv_transpose2d", "test_padding_output_padding", '''
+_reference = conv_transpose2d
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    out = _reference(input, weight, bias, stride, 0, output_padding, groups, dilation)
+    p = (padding, padding) if isinstance(padding, int) else padding
+    return torch.nn.functional.pad(out, (p[1], p[1], p[0], p[0]))
+'''),
+    W("output_padding ignored", "conv_transpose2d", "conv_transpose2d", "test_padding_output_padding", '''
+_reference = conv_transpose2d
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _reference(input, weight, bias, stride, padding, 0, groups, dilation)
+'''),
+    W("dilation before groups", "conv_transpose2d", "conv_transpose2d", "test_dilation", '''
+_reference = conv_transpose2d
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    return _reference(input, weight, bias, stride, padding, output_padding, groups, dilation)
+'''),
+    W("stride ignored", "conv_transpose2d", "conv_transpose2d", "test_stride", '''
+_reference = conv_transpose2d
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _reference(input, weight, bias, 1, padding, 0, groups, dilation)
+'''),
+    W("F.conv_transpose2d through torch.ops.aten", "conv_transpose2d", "conv_transpose2d",
+      "test_basic test_stride", '''
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    pair = lambda v: [v, v] if isinstance(v, int) else list(v)
+    batched = input if input.dim() == 4 else input[None]
+    out = torch.ops.aten.convolution(batched, weight, bias, pair(stride), pair(padding), pair(dilation), True,
+                                     pair(output_padding), groups)
+    return out if input.dim() == 4 else out[0]
+'''),
+]
