@@ -37,15 +37,19 @@ def grade(zygote):
     return run
 
 
+def build_submission(folder, snippets=()):
+    """Copy the solutions to folder, then append each (module, source) snippet."""
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for module, source in snippets:
+        with open(os.path.join(folder, f"{module}.py"), "a") as f:
+            f.write("\n\n" + source.strip() + "\n")
+    return str(folder)
+
+
 @pytest.fixture
 def submission(tmp_path):
-    def build(snippets=None, name="submission", base=SOLUTIONS):
-        folder = tmp_path / name
-        shutil.copytree(base, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        for module, source in (snippets or {}).items():
-            with open(folder / f"{module}.py", "a") as f:
-                f.write("\n\n" + source.strip() + "\n")
-        return str(folder)
+    def build(snippets=None):
+        return build_submission(tmp_path / "submission", (snippets or {}).items())
     return build
 
 

@@ -3,7 +3,7 @@ import ast
 
 import pytest
 
-from conftest import MANIFEST, failed_tests
+from conftest import MANIFEST, build_submission, failed_tests
 from wrong_implementations import WRONG
 
 
@@ -42,15 +42,9 @@ def reports(grade, tmp_path_factory):
 
     def get(k):
         if k not in cache:
-            root = tmp_path_factory.mktemp(f"wrong{k}")
-            import shutil
-            from conftest import SOLUTIONS
-            folder = root / "submission"
-            shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-            for w in FOLDERS[k]:
-                with open(folder / f"{w.module}.py", "a") as f:
-                    f.write("\n\n" + w.source.strip() + "\n")
-            cache[k] = grade(str(folder), seed=0)
+            folder = build_submission(tmp_path_factory.mktemp(f"wrong{k}") / "submission",
+                                      [(w.module, w.source) for w in FOLDERS[k]])
+            cache[k] = grade(folder, seed=0)
         return cache[k]
     return get
 
