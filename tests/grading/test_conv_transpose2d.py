@@ -18,9 +18,24 @@ def make(rng, *, groups=1, stride=1, padding=0, output_padding=0, dilation=1, bi
     x = rng.randn(*shape, dtype=dtype)
     weight = rng.randn(c_in, c_out // groups, kh, kw, dtype=dtype)
     b = rng.randn(c_out, dtype=dtype) if bias else None
+    padding = _fit_padding(padding, (h, w), (kh, kw), stride, dilation, output_padding)
     kwargs = {"stride": stride, "padding": padding, "output_padding": output_padding, "groups": groups,
               "dilation": dilation}
     return Case(describe(input=x, weight=weight, bias=b, **kwargs), (x, weight, b), kwargs)
+
+
+def _pairs(*values):
+    return [v if isinstance(v, tuple) else (v, v) for v in values]
+
+
+def _fit_padding(padding, size, kernel, stride, dilation, output_padding):
+    """Padding crops: never so much that nothing is left (torch rejects an empty output)."""
+    fitted = []
+    for p, n, k, s, d, op in zip(*_pairs(padding, size, kernel, stride, dilation, output_padding)):
+        fitted.append(min(p, ((n - 1) * s + d * (k - 1) + op) // 2))
+    if fitted == list(_pairs(padding)[0]):
+        return padding
+    return tuple(fitted)
 
 
 def check(student, case, positional=False):
@@ -37,8 +52,7 @@ def check(student, case, positional=False):
 
 def output_padding_for(rng, stride, dilation):
     """A random output_padding that torch accepts: smaller than stride or dilation, per axis."""
-    pairs = [(s, d) for s, d in zip(*(v if isinstance(v, tuple) else (v, v) for v in (stride, dilation)))]
-    return tuple(rng.int(0, max(s, d) - 1) for s, d in pairs)
+    return tuple(rng.int(0, max(s, d) - 1) for s, d in zip(*_pairs(stride, dilation)))
 
 
 @pytest.mark.parametrize("i", range(4))
