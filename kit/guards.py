@@ -1,104 +1,141 @@
-"""Forbidden calls, caught inside the worker at the level where they cannot be dodged.
+"""What student code may not do in the worker, enforced where it cannot be undone.
 
-Three nets, each at a chokepoint that every route to the forbidden thing must cross:
-- convolution: a kernel override on every aten convolution / im2col / col2im operator
-  (F.conv2d, nn.Conv2d, torch.conv2d, F.unfold, F.fold and torch.ops.aten.* all end there).
-  Installed once in the zygote, before any student module exists, so aliases taken at
-  import time are caught too. No Python runs for the allowed ops, so honest loops stay fast.
-- autograd: the C call `run_backward`, which Tensor.backward, torch.autograd.backward,
-  torch.autograd.grad and torch.func all reach.
-- torch.optim: any function call into torch/optim (the classes and the functional forms).
-The last two use sys.setprofile and are switched on only for the exercises that forbid them;
-they record the call and let it run.
+Forbidden computations end the worker at once, after writing their name to EVENTS_FD: an
+exit cannot be caught or hidden by student code, and the grader reads the exit status
+(EXIT_FORBIDDEN), not anything the worker says about itself.
+- Convolution: a kernel override on every convolution / im2col / col2im operator, in every
+  namespace and CPU backend (F.conv2d, nn.Conv2d, torch.conv2d, F.unfold, F.fold, torch.ops.*,
+  mkldnn and quantized kernels all end there). Installed once in the zygote, before any
+  student module exists. No Python runs for allowed ops, so honest loops stay fast.
+- Autograd (when the exercise forbids it): the C call `run_backward`, which Tensor.backward,
+  torch.autograd.backward, torch.autograd.grad and torch.func all reach; torch.optim: any call
+  into torch/optim. Both by sys.setprofile, set once per worker for its exercise.
+- Reading the reference solutions, however it is tried (import, open, exec of the file).
 
-A violation is recorded in EVENTS even when student code catches the exception,
-and the grader turns it into a zero for that test.
+Then an audit hook (sys.addaudithook: it cannot be removed) refuses what could tamper with
+grading: replacing the guards (sys.setprofile/settrace, swapping the code or defaults of a
+function of this file), finding them (gc.get_objects/get_referrers), ctypes, writing files, starting
+processes, signalling other processes and opening sockets. The guards keep their state in
+default arguments, which that hook protects.
 """
-import importlib.abc
 import os
 import sys
+import warnings
 
 import torch
 
-EVENTS = []  # names of forbidden things touched during the current call
+EVENTS_FD = 1021  # the worker's end of the events pipe is moved here, so guards know it
+EXIT_FORBIDDEN = 86
 
-CONV_OPS = (
-    "convolution", "_convolution", "_convolution.deprecated", "_convolution_mode",
-    "convolution_overrideable", "conv1d", "conv1d.padding", "conv2d", "conv2d.padding",
-    "conv3d", "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",
-    "conv_transpose3d.input", "conv_tbc", "_conv_depthwise2d", "conv_depthwise3d",
-    "mkldnn_convolution", "_slow_conv2d_forward", "thnn_conv2d", "slow_conv_dilated2d",
-    "slow_conv_dilated3d", "slow_conv_transpose2d", "slow_conv_transpose3d", "slow_conv3d",
-    "slow_conv3d_forward", "_nnpack_spatial_convolution", "im2col", "col2im",
-    "convolution_backward",
-)
+_BANNED_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
+_BANNED_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU")
 
 
-class ForbiddenCall(RuntimeError):
-    pass
+def _banned_ops():
+    for full in sorted(torch._C._dispatch_get_all_op_names()):
+        ns, name = full.split("::", 1)
+        base = name.split(".")[0]
+        conv = ("conv" in base and "convert" not in base) or base in ("im2col", "col2im")
+        fused_optimizer = base.startswith("_fused_") and any(k in base for k in ("sgd", "adam", "adagrad"))
+        if ns in _BANNED_NAMESPACES and (conv or fused_optimizer):
+            yield ns, name
 
 
-_libraries = []  # kept alive: dropping a Library removes its kernels
+def _forbidden(name, _write=os.write, _exit=os._exit, _fd=EVENTS_FD, _code=EXIT_FORBIDDEN):
+    try:
+        _write(_fd, name.encode() + b"\n")
+    finally:
+        _exit(_code)
 
 
-def install_conv_ban():
-    import warnings
-    lib = torch.library.Library("aten", "IMPL")
-    for op in CONV_OPS:
-        name = "aten::" + op.split(".")[0]
+def install_op_bans():
+    """In the zygote: every banned operator's CPU kernels end the worker instead.
 
-        def kernel(*args, _name=name, **kwargs):
-            EVENTS.append(_name)
-            raise ForbiddenCall(f"{_name} is not allowed in these exercises")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                lib.impl(op, kernel, "CPU")
-            except RuntimeError:
-                pass  # an operator this build of torch does not have
-    _libraries.append(lib)
+    A Library undoes its overrides when it is collected or its finalizer runs. Each one is
+    kept alive only by its own kernels' default arguments, and its finalizer is detached,
+    so no name that student code can reach leads back to it.
+    """
+    import weakref
+    libraries = {}
+    for ns, name in _banned_ops():
+        lib = libraries.get(ns) or libraries.setdefault(ns, torch.library.Library(ns, "IMPL"))
 
-
-class _BlockSolutions(importlib.abc.MetaPathFinder):
-    """The reference solutions must never be importable from student code."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == "solutions" or fullname.startswith("solutions."):
-            EVENTS.append("import solutions")
-            raise ImportError("importing the reference solutions is not allowed")
-        return None
+        def kernel(*args, _name=f"{ns}::{name.split('.')[0]}", _forbidden=_forbidden, _lib=lib, **kwargs):
+            _forbidden(_name)
+        for key in _BANNED_KEYS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    lib.impl(name, kernel, key)
+                except RuntimeError:
+                    pass  # no kernel of this kind for this operator
+    for finalizer, info in list(weakref.finalize._registry.items()):
+        if any(info.weakref() is lib for lib in libraries.values()):
+            finalizer.detach()
 
 
-def install_import_block():
-    sys.meta_path.insert(0, _BlockSolutions())
+def _profile(frame, event, arg, _forbid=frozenset(),
+             _optim_dir=os.path.dirname(torch.optim.__file__) + os.sep, _forbidden=_forbidden):
+    if event == "c_call":
+        if "autograd" in _forbid and getattr(arg, "__name__", "") == "run_backward":
+            _forbidden("autograd")
+    elif event == "call" and "torch.optim" in _forbid:
+        code = frame.f_code
+        if code.co_filename.startswith(_optim_dir) and code.co_name != "<module>":
+            _forbidden("torch.optim")
 
 
-_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_REFUSED = {
+    "sys.setprofile": "replacing the grader's guards", "sys.settrace": "replacing the grader's guards",
+    "gc.get_objects": "searching the grader's objects", "gc.get_referrers": "searching the grader's objects",
+    "gc.get_referents": "searching the grader's objects",
+    "os.fork": "starting processes", "os.forkpty": "starting processes", "os.system": "starting processes",
+    "os.exec": "starting processes", "os.posix_spawn": "starting processes", "os.spawn": "starting processes",
+    "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
+    "os.kill": "signalling processes", "os.killpg": "signalling processes",
+    "signal.pthread_kill": "signalling processes",
+    "os.remove": "changing files", "os.rename": "changing files", "os.rmdir": "changing files",
+    "os.mkdir": "changing files", "os.chmod": "changing files", "os.chown": "changing files",
+    "os.link": "changing files", "os.symlink": "changing files", "os.truncate": "changing files",
+    "os.utime": "changing files", "shutil.rmtree": "changing files", "shutil.move": "changing files",
+}
 
 
-def _profile(forbid):
-    # Record, don't raise: an exception from a profile hook switches the hook off,
-    # and the recorded event alone already makes the test score zero.
-    def hook(frame, event, arg):
-        if event == "c_call":
-            if "autograd" in forbid and getattr(arg, "__name__", "") == "run_backward":
-                EVENTS.append("autograd")
-        elif event == "call" and "torch.optim" in forbid:
-            code = frame.f_code
-            if code.co_filename.startswith(_OPTIM_DIR) and code.co_name != "<module>":
-                EVENTS.append("torch.optim")
-    return hook
+def _audit(event, args, _refused=_REFUSED, _solutions="", _forbidden=_forbidden,
+           _write_flags=_WRITE_FLAGS, _realpath=os.path.realpath, _sep=os.sep, _fspath=os.fspath,
+           _ours=__file__):
+    if event in _refused:
+        raise PermissionError(f"not allowed while grading: {_refused[event]} ({event})")
+    if event.startswith(("ctypes.", "socket.")):
+        raise PermissionError(f"not allowed while grading: {event}")
+    if event == "object.__setattr__" and args[1] in ("__code__", "__defaults__", "__kwdefaults__") \
+            and getattr(getattr(args[0], "__code__", None), "co_filename", None) == _ours:
+        raise PermissionError("not allowed while grading: replacing the grader's guards")
+    if event == "open":
+        path, mode, flags = args
+        if isinstance(path, int):
+            return
+        try:
+            path = _realpath(_fspath(path))
+        except TypeError:
+            return
+        if _solutions and (path == _solutions or path.startswith(_solutions + _sep)):
+            _forbidden("solutions")
+        if (mode and any(c in mode for c in "wax+")) or (flags or 0) & _write_flags:
+            raise PermissionError(f"not allowed while grading: writing files ({path})")
 
 
-class watch:
-    """with watch({"autograd", "torch.optim"}): run student code."""
+def harden(forbid, solutions_dir):
+    """In a fresh worker, before any student code: the profile watch, then the audit hook.
 
-    def __init__(self, forbid):
-        self.forbid = set(forbid) & {"autograd", "torch.optim"}
-
-    def __enter__(self):
-        if self.forbid:
-            sys.setprofile(_profile(self.forbid))
-
-    def __exit__(self, *exc):
-        sys.setprofile(None)
+    The exercise's policy goes into the hooks' default arguments here, the last moment
+    they can be changed: the audit hook refuses any change once it is installed.
+    """
+    forbid = frozenset(forbid) & {"autograd", "torch.optim"}
+    if forbid:
+        _profile.__defaults__ = (forbid,) + _profile.__defaults__[1:]
+        sys.setprofile(_profile)
+    if solutions_dir:
+        _audit.__defaults__ = (_REFUSED, os.path.realpath(solutions_dir)) + _audit.__defaults__[2:]
+    sys.addaudithook(_audit)

@@ -9,7 +9,7 @@ IMPORT_FAILED = "{module}.py could not be imported"
 MODULE_MISSING = "{module}.py is missing from {target}"
 CRASH_DURING_IMPORT = "{detail} while importing {module}.py"
 TIMEOUT = "{detail}: look for a loop that never ends, or make it faster"
-SKIPPED_AFTER_TIMEOUTS = "not run: {exercise} already timed out {count} times in this run"
+SKIPPED_AFTER_TIMEOUT = "not run: an earlier case of this test took too long"
 NOT_RUN = "did not run: {reason}"
 KIT_ERROR = "the grading test itself failed (please report this): {error}"
 
@@ -20,7 +20,8 @@ FORBIDDEN = {
                 "compute every gradient by hand with the chain rule",
     "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
                    "update the tensors yourself",
-    "import solutions": "tried to import the reference solutions",
+    "solutions": "tried to read the reference solutions",
+    "unknown": "ended the worker with the grader's own code for a forbidden call",
 }
 
 # what came back instead of a tensor

@@ -4,7 +4,6 @@
 (kit/sandbox.py) and turns every way that can go wrong into one clear failure message.
 By hand: pytest -p kit.plugin tests/grading --target solutions --seed 1
 """
-import collections
 import os
 
 import pytest
@@ -35,7 +34,7 @@ class _State:
         self.settings = resolve(self.manifest.settings, config.getoption("--seed"),
                                 config.getoption("--call-timeout"))
         self.target = config.getoption("--target")
-        self.timeouts = collections.Counter()
+        self.timed_out = set()  # (exercise, test) that had a case time out
         self.current_exercise = None  # the exercise the current worker serves
 
 
@@ -91,35 +90,37 @@ def rng(request):
 class Student:
     """What a grading test knows of student code: call it, get a value or a clean failure."""
 
-    def __init__(self, sandbox, state, exercise):
-        self.sandbox, self.state, self.exercise = sandbox, state, exercise
+    def __init__(self, sandbox, state, exercise, test):
+        self.sandbox, self.state, self.exercise, self.test = sandbox, state, exercise, (exercise, test)
         self.forbid = state.manifest.get(exercise).forbid
 
     def call(self, module, name, *args, case, **kwargs):
         return self.run("call", [module], case, module=module, name=name, args=args, kwargs=kwargs)
 
     def run(self, driver, modules, case, **kwargs):
-        limit = self.state.settings.max_timeouts
-        if self.state.timeouts[self.exercise] >= limit:
-            fail(M.SKIPPED_AFTER_TIMEOUTS.format(exercise=self.exercise, count=limit))
+        if self.test in self.state.timed_out:
+            # the test has lost its points already; its other cases would only cost time
+            fail(M.SKIPPED_AFTER_TIMEOUT)
         outcome = self.sandbox.run(modules, driver, forbid=self.forbid, **kwargs)
-        if outcome.events:
-            fail("; ".join(_forbidden(e) for e in outcome.events), case)
         if outcome.kind == "value":
             return outcome.value
         if outcome.kind == "timeout":
-            self.state.timeouts[self.exercise] += 1
+            self.state.timed_out.add(self.test)
         fail(describe_failure(outcome, self.state.target), case)
 
 
-def _forbidden(event):
-    if event.startswith("aten::"):
-        return M.FORBIDDEN["convolution"].format(event=event)
-    return M.FORBIDDEN.get(event, event)
+def describe_forbidden(event):
+    if "::" in event:
+        family = "torch.optim" if "_fused_" in event else "convolution"
+        return M.FORBIDDEN[family].format(event=event)
+    return M.FORBIDDEN.get(event, M.FORBIDDEN["unknown"])
 
 
 def describe_failure(outcome, target):
     """One sentence for an Outcome that is not a value."""
+    if outcome.kind == "forbidden":
+        text = "; ".join(dict.fromkeys(describe_forbidden(e) for e in outcome.events))
+        return f"{text} (while importing {outcome.module}.py)" if outcome.module else text
     if outcome.kind in ("crash", "timeout", "broken"):
         text = M.TIMEOUT.format(detail=outcome.detail) if outcome.kind == "timeout" else outcome.detail
         return M.CRASH_DURING_IMPORT.format(detail=text, module=outcome.module) if outcome.module else text
@@ -151,4 +152,4 @@ def student(request, sandbox):
         # code did to its process while one exercise was graded cannot reach another.
         sandbox.recycle()
         state.current_exercise = exercise
-    return Student(sandbox, state, exercise)
+    return Student(sandbox, state, exercise, request.node.originalname)

@@ -12,9 +12,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "worker.py")
+SOLUTIONS = os.path.join(os.path.dirname(HERE), "solutions")
+EXIT_FORBIDDEN = 86  # kit/guards.py ends a worker with this status after a forbidden call
 STARTUP_TIMEOUT = 180.0
 
 
@@ -23,8 +25,8 @@ class Outcome:
     """What one request to the worker came to.
 
     kind: "value" (value holds the decoded result), "error" (student code raised;
-    error holds type, message, where, line), "crash", "timeout" or "broken" (detail says).
-    events: forbidden things the guards saw during the call.
+    error holds type, message, where, line), "forbidden" (events names what was called),
+    "crash", "timeout" or "broken" (detail says).
     """
     kind: str
     value: object = None
@@ -47,13 +49,16 @@ def _describe_status(status):
 
 
 class Zygote:
-    """The process that imports torch once and forks workers; one can serve many Sandboxes."""
+    """The process that imports torch once and forks workers; one can serve many Sandboxes.
 
-    def __init__(self):
+    solutions_dir: the reference solutions, which workers may not read (default: the kit's).
+    """
+
+    def __init__(self, solutions_dir=SOLUTIONS):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.log = tempfile.TemporaryFile()  # the zygote's own output, shown if it fails to start
         self.process = subprocess.Popen(
-            [sys.executable, "-B", WORKER, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            [sys.executable, "-B", WORKER, str(theirs.fileno()), solutions_dir], pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
         theirs.close()
         self.sock, self.ready = ours, False
@@ -72,13 +77,21 @@ class Zygote:
                 raise RuntimeError(f"the grading worker did not start:\n{tail}")
             self.ready = True
 
-    def spawn(self, target, output):
-        """A fresh worker for the modules in target; its output goes to the file `output`."""
+    def spawn(self, target, output, forbid):
+        """A fresh worker for the modules in target, guarded for `forbid`.
+
+        Returns (pid, requests connection, read end of its events pipe); its output goes to
+        the file `output`.
+        """
         self._wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        socket.send_fds(self.sock, [f"spawn {target}".encode()], [theirs.fileno(), output.fileno()])
+        events_r, events_w = os.pipe()
+        message = f"spawn {','.join(sorted(forbid)) or '-'} {target}".encode()
+        socket.send_fds(self.sock, [message], [theirs.fileno(), output.fileno(), events_w])
         theirs.close()
-        return int(self.sock.recv(64)), Connection(ours.detach())
+        os.close(events_w)
+        os.set_blocking(events_r, False)
+        return int(self.sock.recv(64)), ours, events_r
 
     def wait(self, pid):
         """The exit status of a worker that has ended (or was killed)."""
@@ -101,27 +114,37 @@ class Sandbox:
         self.target, self.timeout = os.path.realpath(target), timeout
         self.output = tempfile.TemporaryFile()  # what student code prints
         self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
-        self.pid = self.conn = None
+        self.pid = self.conn = self.events = None
+        self.policy = frozenset()  # what the current worker is guarded against
         self.seq = 0
-        self.imports = {}  # module -> Outcome of a failed import (kept for the whole run)
+        self.imports = {}  # (module, policy) -> Outcome of a failed import (kept for the whole run)
         self.imported = set()  # modules the current worker has imported
 
     def _spawn(self):
-        self.pid, self.conn = self.zygote.spawn(self.target, self.output)
+        self.pid, self.conn, self.events = self.zygote.spawn(self.target, self.output, self.policy)
         self.imported = set()
 
     def kill(self):
-        """Kill the current worker and everything it started; return its exit status."""
+        """Kill the current worker and everything it started.
+
+        Returns (exit status, forbidden events it reported before ending).
+        """
         if self.pid is None:
-            return None
+            return None, []
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.conn.close()
         status = self.zygote.wait(self.pid)
-        self.pid = self.conn = None
-        return status
+        try:
+            raw = os.read(self.events, 65536)
+        except BlockingIOError:
+            raw = b""
+        os.close(self.events)
+        self.pid = self.conn = self.events = None
+        events = [e for e in raw.decode(errors="replace").split("\n") if e][:10]
+        return status, events
 
     def recycle(self):
         """Start the next request in a fresh worker."""
@@ -140,15 +163,19 @@ class Sandbox:
             self._spawn()
         self.seq += 1
         message["seq"] = self.seq
-        start = time.monotonic()
         try:
-            self.conn.send_bytes(wire.dumps(message))
-            if not self.conn.poll(timeout):
-                self.kill()
-                return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
-            reply = wire.loads(self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES))
+            deadline = time.monotonic() + timeout
+            self.conn.settimeout(timeout)  # a worker that stops reading cannot block us either
+            wire.send(self.conn, wire.dumps(message))
+            reply = wire.loads(wire.recv(self.conn, deadline=deadline))
+        except TimeoutError:
+            self.kill()
+            return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
         except (EOFError, OSError):
-            return Outcome("crash", detail=_describe_status(self.kill()))
+            status, events = self.kill()
+            if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FORBIDDEN:
+                return Outcome("forbidden", events=events or ["unknown"])
+            return Outcome("crash", detail=_describe_status(status))
         except wire.WireError as e:
             self.kill()
             return Outcome("broken", detail=f"the worker sent a malformed reply ({e})")
@@ -158,31 +185,32 @@ class Sandbox:
         if not isinstance(reply, dict) or reply.get("seq") != self.seq:
             self.kill()
             return Outcome("broken", detail="the worker's reply was out of step (something wrote to its pipe)")
-        events = [str(e) for e in reply.get("events", [])] if isinstance(reply.get("events"), list) else []
-        self.last_seconds = time.monotonic() - start
         if isinstance(reply.get("error"), dict):
-            return Outcome("error", error={k: str(v) for k, v in reply["error"].items()}, events=events)
-        return Outcome("value", value=reply.get("value"), events=events)
+            return Outcome("error", error={str(k): str(v) for k, v in reply["error"].items()})
+        return Outcome("value", value=reply.get("value"))
 
     def import_module(self, module):
         """Import one student module in the current worker; failures stick for the run."""
-        if module in self.imports:
-            return self.imports[module]
+        key = (module, self.policy)
+        if key in self.imports:
+            return self.imports[key]
         if self.pid is not None and module in self.imported:
             return None
         outcome = self._request({"op": "import", "module": module}, self.timeout)
-        if outcome.kind == "value" and not outcome.events:
+        if outcome.kind == "value":
             self.imported.add(module)
             return None
-        self.imports[module] = outcome
+        self.imports[key] = outcome
         return outcome
 
     def run(self, modules, driver, forbid=(), **kwargs):
-        """Run one driver (kit/drivers.py) in the worker and return its Outcome."""
+        """Run one driver (kit/drivers.py) in a worker guarded for `forbid`; return its Outcome."""
+        if frozenset(forbid) != self.policy:
+            self.kill()
+            self.policy = frozenset(forbid)
         for module in modules:
             failed = self.import_module(module)
             if failed is not None:
                 return Outcome(failed.kind, error=failed.error, detail=failed.detail,
                                events=failed.events, module=module)
-        return self._request({"op": "run", "driver": driver, "forbid": list(forbid),
-                              "kwargs": kwargs}, self.timeout)
+        return self._request({"op": "run", "driver": driver, "kwargs": kwargs}, self.timeout)

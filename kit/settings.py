@@ -12,7 +12,6 @@ from dataclasses import dataclass
 class Settings:
     seed: int
     timeout: float
-    max_timeouts: int
     seed_source: str
     timeout_source: str
 
@@ -45,5 +44,4 @@ def resolve(manifest_settings, seed=None, timeout=None, environ=None):
         t, t_source = _number(environ["GRADER_TIMEOUT"], float, "GRADER_TIMEOUT"), "GRADER_TIMEOUT"
     else:
         t, t_source = float(manifest_settings.get("timeout", 10)), "manifest.toml"
-    return Settings(seed=seed_value, timeout=t, max_timeouts=int(manifest_settings.get("max_timeouts", 2)),
-                    seed_source=seed_source, timeout_source=t_source)
+    return Settings(seed=seed_value, timeout=t, seed_source=seed_source, timeout_source=t_source)

@@ -8,7 +8,9 @@ arrives as a description ("<function>", "<MyClass>") that can only fail a test.
 Used by both sides; the worker loads it as a plain module, the grader as kit.wire.
 """
 import json
+import socket
 import struct
+import time
 
 import numpy as np
 import torch
@@ -147,3 +149,36 @@ def loads(data):
         raise
     except Exception as e:  # struct, json, index errors: all mean a broken message
         raise WireError(f"{type(e).__name__}: {e}") from None
+
+
+def send(sock, data):
+    """One frame: an 8-byte length, then the bytes."""
+    sock.sendall(struct.pack("<Q", len(data)) + data)
+
+
+def recv(sock, deadline=None, limit=MAX_MESSAGE_BYTES):
+    """One frame, or: EOFError (the other side is gone), TimeoutError (the deadline passed,
+    even halfway through a frame) or WireError (a length over the limit)."""
+    (length,) = struct.unpack("<Q", _recv_exact(sock, 8, deadline))
+    if length > limit:
+        raise WireError(f"a message of {length} bytes is over the limit")
+    return _recv_exact(sock, length, deadline)
+
+
+def _recv_exact(sock, n, deadline):
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(min(n - got, 1 << 20))
+        except socket.timeout:
+            raise TimeoutError from None
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)

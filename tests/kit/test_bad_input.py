@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import MANIFEST
+from conftest import ROOT
 
 from kit import messages as M
 
@@ -60,7 +60,8 @@ def test_missing_function_is_named(grade, submission):
 @pytest.mark.parametrize("code, expected", [
     ("import os; os._exit(0)", "your code exited the process (exit code 0)"),
     ("import sys; sys.exit(3)", "raised SystemExit"),
-    ("import ctypes; ctypes.string_at(0)", "the worker process crashed with a segmentation fault"),
+    ("import faulthandler; faulthandler._sigsegv()", "the worker process crashed with a segmentation fault"),
+    ("import ctypes; ctypes.string_at(0)", "raised PermissionError"),
     ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
 ])
 def test_crashes_cost_only_the_test(grade, submission, code, expected):
@@ -74,10 +75,11 @@ def test_endless_loop_times_out_and_grading_goes_on(grade, submission):
     folder = submission({"forward": "def relu(x):\n    while True:\n        pass"})
     report = grade(folder, exercises=["forward", "loss"], timeout=1)
     full_except(report, "forward")
-    relu = report.exercises[0].tests[1]
+    linear, relu, mlp = report.exercises[0].tests
+    assert linear.status == "passed"
     assert relu.message.startswith(M.TIMEOUT.format(detail="took longer than 1 s (stopped)"))
-    mlp = report.exercises[0].tests[2]  # MLP.forward calls relu too: stopped after max_timeouts
-    assert M.SKIPPED_AFTER_TIMEOUTS.format(exercise="forward", count=MANIFEST.settings["max_timeouts"]) in mlp.message
+    assert relu.cases_failed == relu.cases_total > 1  # the rest were not run: the points were lost already
+    assert mlp.message.startswith(M.TIMEOUT.format(detail="took longer than 1 s (stopped)"))
 
 
 def test_endless_loop_at_import_costs_that_files_exercises_once(grade, submission):
@@ -88,7 +90,8 @@ def test_endless_loop_at_import_costs_that_files_exercises_once(grade, submissio
 
 
 def test_importing_the_solutions_is_refused(grade, submission):
-    folder = submission({"forward": "try:\n    import solutions.forward\nexcept ImportError:\n    pass"})
+    folder = submission({"forward": f"import sys\nsys.path.insert(0, {ROOT!r})\n"
+                                    "try:\n    import solutions.forward\nexcept ImportError:\n    pass"})
     report = grade(folder, exercises=["forward"])
     assert report.score == 0
-    assert M.FORBIDDEN["import solutions"] in message(report, "forward")
+    assert M.FORBIDDEN["solutions"] in message(report, "forward")
