@@ -3,6 +3,7 @@
 Student code never runs here: the tests reach it only through the worker. If pytest
 itself breaks, the report is still built, with every test that did not run failed.
 """
+import gc
 import os
 import warnings
 
@@ -62,11 +63,13 @@ def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None)
     manifest = manifest or manifest_mod.load()
     collector = Collector(sandbox)
     args = [tests_dir, "-c", INI, "--rootdir", tests_dir, "-p", "kit.plugin", "-p", "no:cacheprovider",
-            "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings", "--capture=no",
+            "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings", "-p", "no:unraisableexception",
+            "-p", "no:threadexception", "--capture=no",
             "--import-mode=importlib",
             "--target", target, "--seed", str(settings.seed), "--call-timeout", str(settings.timeout),
-            "--exercises", ",".join(names), "-o", f"timeout={settings.timeout * 3 + 30:g}"]
+            "--exercises", ",".join(names), "--manifest", manifest.path, "-o", f"timeout={settings.timeout * 3 + 30:g}"]
     crash = ""
+    gc.freeze()  # torch's millions of objects never become garbage: keep collections off them
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's advice about its own speed is noise here
