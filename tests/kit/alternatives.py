@@ -202,4 +202,29 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         out += bias[None, :, None, None]
     return out[0] if unbatched else out
 '''),
+    Alternative("conv2d_tensor_unfold", "conv2d", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # Tensor.unfold (a strided view, not F.unfold) cuts out every window; one einsum sums them
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    x = input if input.dim() == 4 else input[None]
+    o, cg, kh, kw = weight.shape
+    if padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif padding == "same":
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        pads = (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+    else:
+        ph, pw = pair(padding)
+        pads = (pw, pw, ph, ph)
+    x = torch.nn.functional.pad(x, pads)
+    windows = x.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)[..., ::dh, ::dw]
+    n, c, ho, wo = windows.shape[:4]
+    windows = windows.reshape(n, groups, c // groups, ho, wo, kh, kw)
+    w = weight.reshape(groups, o // groups, cg, kh, kw)
+    out = torch.einsum("ngchwuv,gocuv->ngohw", windows, w).reshape(n, o, ho, wo)
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return out if input.dim() == 4 else out[0]
+'''),
 ]

@@ -4,6 +4,7 @@
 Report. `submission(...)` builds a folder: the reference solutions, with snippets of
 source appended to chosen modules (a later definition replaces an earlier one).
 """
+import ast
 import os
 import shutil
 
@@ -59,3 +60,28 @@ def scores(report):
 
 def failed_tests(report):
     return {(e.name, t.name): t.message for e in report.exercises for t in e.tests if t.status != "passed"}
+
+
+def defined_names(source):
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {ast.unparse(t) for t in node.targets}
+    return names
+
+
+def pack(entries, apart=lambda a, b: False):
+    """Group snippets into as few folders as can hold them without interfering: no name
+    defined twice in one module, and no two entries that `apart` says must be apart."""
+    folders = []
+    for e in entries:
+        for folder in folders:
+            if all(not apart(o, e) and not (o.module == e.module and defined_names(o.source) & defined_names(e.source))
+                   for o in folder):
+                folder.append(e)
+                break
+        else:
+            folders.append([e])
+    return folders

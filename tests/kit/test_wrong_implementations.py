@@ -1,37 +1,11 @@
 """Wrong implementations lose the points of their mistake, and only in their own exercise."""
-import ast
-
 import pytest
 
-from conftest import MANIFEST, build_submission, failed_tests
+from conftest import MANIFEST, build_submission, failed_tests, pack
 from wrong_implementations import WRONG
 
 
-def defined_names(source):
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {ast.unparse(t) for t in node.targets}
-    return names
-
-
-def pack(wrongs):
-    """Folders of wrongs that cannot interfere: one per exercise, no name defined twice."""
-    folders = []
-    for w in wrongs:
-        for folder in folders:
-            if all(o.exercise != w.exercise and not (o.module == w.module and
-                   defined_names(o.source) & defined_names(w.source)) for o in folder):
-                folder.append(w)
-                break
-        else:
-            folders.append([w])
-    return folders
-
-
-FOLDERS = pack(WRONG)
+FOLDERS = pack(WRONG, apart=lambda a, b: a.exercise == b.exercise)  # one mistake per exercise
 FOLDER_OF = {w.name + " / " + w.exercise: k for k, folder in enumerate(FOLDERS) for w in folder}
 
 
