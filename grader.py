@@ -1,5 +1,5 @@
-"""Grade the exercises: python grader.py [EXERCISE ...] [--solutions | --submission DIR]
-[--seed N] [--timeout S] [--json PATH] [--fail-under PCT]
+"""Grade the exercises: python grader.py [EXERCISE ...] [--solutions | --submission DIR | --batch DIR]
+[--seed N] [--timeout S] [--json PATH] [--gradescope PATH] [--junit PATH] [--tests DIR] [--fail-under PCT]
 
 Exit status: 0 when grading ran; 1 with --fail-under when the score is below it;
 2 for a usage error (unknown exercise, missing folder, bad option).
@@ -15,6 +15,7 @@ from kit import manifest as manifest_mod  # noqa: E402  (light: no torch yet)
 from kit.settings import SettingsError, resolve  # noqa: E402
 
 USAGE_ERROR = 2
+DEFAULT_TESTS = os.path.join(ROOT, "tests", "grading")
 
 
 def parse(argv, manifest):
@@ -25,10 +26,17 @@ def parse(argv, manifest):
     where = p.add_mutually_exclusive_group()
     where.add_argument("--solutions", action="store_true", help="grade ./solutions (the reference)")
     where.add_argument("--submission", metavar="DIR", help="grade the modules in DIR")
+    where.add_argument("--batch", metavar="DIR", help="grade every submission folder in DIR, in parallel, "
+                       "and write a CSV gradebook and one JSON report per submission to --out")
+    p.add_argument("--out", metavar="DIR", default="grades", help="where --batch writes (default: ./grades)")
     p.add_argument("--seed", help="seed for the random cases (default: GRADER_SEED, else a fresh one)")
     p.add_argument("--timeout", metavar="S", help="seconds one call into student code may take "
                    "(default: GRADER_TIMEOUT, else manifest.toml)")
+    p.add_argument("--tests", metavar="DIR", help="grade with these grading tests (a private copy of "
+                   "tests/grading, with its own manifest.toml if the points differ)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--gradescope", metavar="PATH", help="also write Gradescope's results.json")
+    p.add_argument("--junit", metavar="PATH", help="also write JUnit XML")
     p.add_argument("--fail-under", metavar="PCT", type=float,
                    help="exit 1 when the score is below PCT percent of the maximum")
     return p.parse_args(argv)
@@ -39,15 +47,34 @@ def usage_error(message):
     return USAGE_ERROR
 
 
+def warm_up(names):
+    """torch.optim's first use imports torch._dynamo (about 2 s). The references of these
+    exercises need it, so import it in the background, where it overlaps with the rest of
+    start-up and with waiting for the worker, instead of in the middle of a test."""
+    import threading
+    modules = ["torch._dynamo"] if {"zero_grad", "sgd", "training_loop"} & set(names) else []
+    thread = threading.Thread(target=lambda: [__import__(m) for m in modules])
+    thread.start()
+    return thread
+
+
 def main(argv=None):
-    manifest = manifest_mod.load()
-    args = parse(sys.argv[1:] if argv is None else argv, manifest)
+    argv = sys.argv[1:] if argv is None else argv
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--tests")
+    given = first.parse_known_args(argv)[0].tests
+    tests_dir = os.path.abspath(given) if given else DEFAULT_TESTS
+    if not os.path.isdir(tests_dir):
+        return usage_error(f"folder not found: {given}")
+    manifest_path = os.path.join(tests_dir, "manifest.toml")  # a private copy may bring its own
+    manifest = manifest_mod.load(manifest_path if os.path.exists(manifest_path) else manifest_mod.PATH)
+    args = parse(argv, manifest)
     unknown = [e for e in args.exercises if e not in manifest.names]
     if unknown:
         return usage_error(f"unknown exercise {', '.join(map(repr, unknown))}; "
                            f"valid exercises: {', '.join(manifest.names)}")
     target = os.path.join(ROOT, "solutions") if args.solutions else (
-        args.submission if args.submission else os.path.join(ROOT, "exercises"))
+        args.batch or args.submission or os.path.join(ROOT, "exercises"))
     if not os.path.isdir(target):
         return usage_error(f"folder not found: {target}")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
@@ -58,13 +85,26 @@ def main(argv=None):
         return usage_error(str(e))
     names = [n for n in manifest.names if not args.exercises or n in args.exercises]
 
+    if args.batch:
+        from kit import batch
+        return batch.main(target, args.out, names, settings, tests_dir, manifest)
     from kit.sandbox import Sandbox
     sandbox = Sandbox(target, settings.timeout)  # starts importing torch in the worker now
+    warming = warm_up(names)
     from kit import report as writers, runner
-    report = runner.grade(target, names, settings, sandbox=sandbox, manifest=manifest)
-    print(writers.terminal(report, manifest, ROOT))
+    report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest)
+    warming.join()
+    text = writers.terminal(report, manifest, ROOT)
+    print(text)
     if args.json:
         writers.write_json(report, args.json)
+    if args.gradescope:
+        writers.write_gradescope(report, args.gradescope, text)
+    if args.junit:
+        writers.write_junit(report, args.junit)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
+            f.write(writers.markdown(report))
     if args.fail_under is not None and report.score < args.fail_under / 100 * report.max_score:
         print(f"Score {report.score:g}/{report.max_score:g} is below --fail-under {args.fail_under:g}%")
         return 1

@@ -25,6 +25,7 @@ class Exercise:
 class Manifest:
     exercises: tuple
     settings: dict
+    path: str = PATH
 
     @property
     def names(self):
@@ -49,4 +50,4 @@ def load(path=PATH):
                  forbid=tuple(e.get("forbid", ())), tests=dict(e["tests"]),
                  hints=tuple(e.get("hints", ())))
         for e in data["exercise"])
-    return Manifest(exercises=exercises, settings=dict(data.get("settings", {})))
+    return Manifest(exercises=exercises, settings=dict(data.get("settings", {})), path=os.path.abspath(path))

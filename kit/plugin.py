@@ -26,11 +26,12 @@ def pytest_addoption(parser):
     group.addoption("--seed", default=None, help="seed for the random cases")
     group.addoption("--exercises", default="", help="comma-separated exercise names to grade")
     group.addoption("--call-timeout", default=None, help="seconds one call into student code may take")
+    group.addoption("--manifest", default=manifest_mod.PATH, help="the manifest (default: the kit's)")
 
 
 class _State:
     def __init__(self, config):
-        self.manifest = manifest_mod.load()
+        self.manifest = manifest_mod.load(config.getoption("--manifest"))
         self.settings = resolve(self.manifest.settings, config.getoption("--seed"),
                                 config.getoption("--call-timeout"))
         self.target = config.getoption("--target")
