@@ -228,3 +228,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out if input.dim() == 4 else out[0]
 '''),
 ]
+ALTERNATIVES.append(Alternative("conv2d_backward_through_conv_transpose2d", "conv2d_backward", '''
+_reference_conv2d_backward = conv2d_backward
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    # the point of the exercise: grad_input is a transposed convolution of grad_output
+    from .conv_transpose2d import conv_transpose2d
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    kh, kw = weight.shape[2:]
+    h, w = input.shape[2:]
+    output_padding = ((h + 2 * ph - dh * (kh - 1) - 1) % sh, (w + 2 * pw - dw * (kw - 1) - 1) % sw)
+    grad_input = conv_transpose2d(grad_output, weight, None, stride, padding, output_padding, groups, dilation)
+    _, grad_weight, grad_bias = _reference_conv2d_backward(grad_output, input, weight, stride, padding, dilation, groups)
+    return grad_input, grad_weight, grad_bias
+'''))

@@ -26,6 +26,11 @@ def exercise(report, name):
     return next(e for e in report.exercises if e.name == name)
 
 
+def full(report, name):
+    ex = exercise(report, name)
+    return ex.score == ex.max_score
+
+
 # -- patching what judges the answer ------------------------------------------------------------
 
 @pytest.mark.parametrize("patch", [
@@ -40,8 +45,7 @@ def exercise(report, name):
 def test_patching_comparisons_pytest_or_the_kit_changes_nothing(grade, submission, patch):
     report = grade(submission({"conv2d": "import torch\n" + patch + "\n" + FLIPPED_CONV2D}),
                    exercises=["conv2d", "conv_transpose2d"])
-    assert exercise(report, "conv2d").score < exercise(report, "conv2d").max_score
-    assert exercise(report, "conv_transpose2d").score == exercise(report, "conv_transpose2d").max_score
+    assert not full(report, "conv2d") and full(report, "conv_transpose2d")
 
 
 def test_forged_reports_cannot_be_written(grade, submission, tmp_path):
@@ -71,7 +75,7 @@ def test_process_attacks_fail_only_their_own_test(grade, submission, attack, exp
     report = grade(folder, exercises=["zero_grad", "training_loop", "conv2d"])
     loop = exercise(report, "training_loop")
     assert loop.score == 0 and expected in loop.first_failure.message
-    assert exercise(report, "zero_grad").score == 8 and exercise(report, "conv2d").score == 15
+    assert full(report, "zero_grad") and full(report, "conv2d")
 
 
 def test_sleeping_forever_times_out(grade, submission):
@@ -79,7 +83,7 @@ def test_sleeping_forever_times_out(grade, submission):
                    exercises=["training_loop", "zero_grad"], timeout=1)
     assert exercise(report, "training_loop").first_failure.message.startswith(
         M.TIMEOUT.format(detail="took longer than 1 s (stopped)"))
-    assert exercise(report, "zero_grad").score == 8
+    assert full(report, "zero_grad")
 
 
 # -- forbidden calls, every way they can be reached -----------------------------------------------
@@ -140,7 +144,7 @@ def test_autograd_is_caught_in_backward(grade, submission, route):
     assert test.status == "failed"
     if route != "torch.func.vjp":  # torch.func cannot even start: it needs to write temporary files
         assert test.message.startswith(M.FORBIDDEN["autograd"]), test.message
-    assert exercise(report, "training_loop").score == 10  # its stand-ins use autograd freely
+    assert full(report, "training_loop")  # its stand-ins use autograd freely
 
 
 OPTIM_ROUTES = {
@@ -179,7 +183,7 @@ def test_reading_the_solutions_is_caught(grade, submission, route):
     report = grade(submission({"conv2d": attack}), exercises=["conv2d", "conv_transpose2d"])
     assert exercise(report, "conv2d").score == 0
     assert M.FORBIDDEN["solutions"] in exercise(report, "conv2d").first_failure.message
-    assert exercise(report, "conv_transpose2d").score == 15
+    assert full(report, "conv_transpose2d")
 
 
 # -- switching the guards off ---------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_cli_writes_every_format_and_the_step_summary(tmp_path):
     report = json.loads(out["json"].read_text())
     assert json.loads(out["gradescope"].read_text())["score"] == report["score"] == 0
     assert ET.parse(out["junit"]).getroot().get("failures") == str(len(MANIFEST.get("loss").tests))
-    assert summary.read_text().startswith("earlier steps\n### Grading: 0/10 (seed 9)")
+    assert summary.read_text().startswith(f"earlier steps\n### Grading: 0/{MANIFEST.get('loss').max_score} (seed 9)")
 
 
 def test_private_tests_with_their_own_points(tmp_path):

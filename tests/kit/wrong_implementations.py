@@ -332,3 +332,34 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out if input.dim() == 4 else out[0]
 '''),
 ]
+WRONG += [
+    # conv2d_backward ------------------------------------------------------------------
+    W("grad_input without output_padding", "conv2d_backward", "conv2d_backward", "test_edge_cases", '''
+_reference = conv2d_backward
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    grad_input, grad_weight, grad_bias = _reference(grad_output, input, weight, stride, padding, dilation, groups)
+    s = _pair(stride)
+    h, w = grad_input.shape[2:]
+    keep_h, keep_w = h - (h - 1) % s[0] if s[0] > 1 else h, w - (w - 1) % s[1] if s[1] > 1 else w
+    return grad_input[:, :, :keep_h, :keep_w], grad_weight, grad_bias
+'''),
+    W("grad_bias averaged", "conv2d_backward", "conv2d_backward", "test_basic test_stride_padding", '''
+_reference = conv2d_backward
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    grad_input, grad_weight, _ = _reference(grad_output, input, weight, stride, padding, dilation, groups)
+    return grad_input, grad_weight, grad_output.mean(dim=(0, 2, 3))
+'''),
+    W("grad_weight with a flipped kernel", "conv2d_backward", "conv2d_backward", "test_basic test_stride_padding", '''
+_reference = conv2d_backward
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    grad_input, grad_weight, grad_bias = _reference(grad_output, input, weight, stride, padding, dilation, groups)
+    return grad_input, grad_weight.flip(-1, -2), grad_bias
+'''),
+    W("autograd through a hand-written conv", "conv2d_backward", "conv2d_backward", "test_basic", '''
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    from .conv2d import conv2d
+    x, w = input.detach().requires_grad_(), weight.detach().requires_grad_()
+    conv2d(x, w, None, stride, padding, dilation, groups).backward(grad_output)
+    return x.grad, w.grad, grad_output.sum(dim=(0, 2, 3))
+'''),
+]

@@ -1,0 +1,71 @@
+"""Grading tests for the conv2d_backward exercise: every gradient against autograd through F.conv2d."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from kit.cases import Case, describe
+from kit.compare import expect_close, fail
+
+pytestmark = pytest.mark.exercise("conv2d_backward")
+
+
+def make(rng, *, groups=1, stride=1, padding=0, dilation=1, size=None, kernel=None):
+    dtype = rng.dtype()
+    c_in, c_out = groups * rng.int(1, 2), groups * rng.int(1, 2)
+    kh, kw = kernel or (rng.int(1, 3), rng.int(1, 3))
+    h, w = size or (rng.int(4, 7), rng.int(4, 7))
+    x = rng.randn(rng.int(1, 2), c_in, h, w, dtype=dtype)
+    weight = rng.randn(c_out, c_in // groups, kh, kw, dtype=dtype)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return Case(describe(input=x, weight=weight, **kwargs), (x, weight), kwargs)
+
+
+def check(student, rng, case):
+    x, weight = case.args
+    leaves = [t.clone().requires_grad_() for t in (x, weight)]
+    bias = torch.zeros(weight.shape[0], dtype=x.dtype, requires_grad=True)
+    out = F.conv2d(*leaves, bias, **case.kwargs)
+    grad_output = rng.randn(*out.shape, dtype=x.dtype)
+    out.backward(grad_output)
+    case.label = f"grad_output {'x'.join(map(str, out.shape))}, {case.label}"
+    got = student.call("conv2d_backward", "conv2d_backward", grad_output, x, weight, case=case, **case.kwargs)
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        fail("conv2d_backward should return a tuple (grad_input, grad_weight, grad_bias)", case)
+    for g, e, name in zip(got, [leaves[0].grad, leaves[1].grad, bias.grad], ["grad_input", "grad_weight", "grad_bias"]):
+        expect_close(g, e, name, case)
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_basic(student, rng, i):
+    check(student, rng, make(rng))
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_stride_padding(student, rng, i):
+    check(student, rng, make(rng, stride=rng.pair(1, 3), padding=rng.pair(0, 2)))
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_dilation(student, rng, i):
+    check(student, rng, make(rng, dilation=rng.pair(1, 3), stride=rng.pair(1, 2), padding=rng.pair(0, 1),
+                             kernel=(rng.int(2, 3), rng.int(1, 3)), size=(rng.int(7, 9), rng.int(7, 9))))
+
+
+@pytest.mark.parametrize("groups", [2, 3])
+def test_groups(student, rng, groups):
+    check(student, rng, make(rng, groups=groups, stride=rng.pair(1, 2), padding=rng.pair(0, 1)))
+
+
+EDGE_CASES = {
+    "stride skips the last rows (output_padding needed)": dict(kernel=(2, 2), stride=(3, 3), size=(7, 6)),
+    "stride larger than kernel, non-square": dict(kernel=(1, 2), stride=(2, 4), padding=(1, 0), size=(5, 9)),
+    "kernel as large as the padded input": dict(kernel=(3, 3), padding=1, size=(1, 1)),
+    "1x1 kernel": dict(kernel=(1, 1), size=(3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_CASES))
+def test_edge_cases(student, rng, name):
+    case = make(rng, **EDGE_CASES[name])
+    case.label = f"{name}: {case.label}"
+    check(student, rng, case)
