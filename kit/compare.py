@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from . import messages as M
+from .misconceptions import CATALOG
 from .wire import Foreign
 
 TOLERANCES = {  # dtype: (rtol, atol)
@@ -46,56 +47,94 @@ def expect_result(got, keys, case):
     return got
 
 
-def expect_tensor(got, expected, what, case):
-    """Type, shape and dtype, in that order: the first thing that is off is the message."""
+def tensor_problem(got, expected, what):
+    """Type, shape and dtype, in that order: the first thing that is off, or None."""
     if got is None:
-        fail(M.RETURNED_NONE.format(what=what), case)
+        return M.RETURNED_NONE.format(what=what)
     if isinstance(got, np.ndarray):
-        fail(M.RETURNED_NUMPY.format(what=what), case)
+        return M.RETURNED_NUMPY.format(what=what)
     if not isinstance(got, torch.Tensor):
-        fail(M.WRONG_TYPE.format(what=what, got=describe_value(got)), case)
+        return M.WRONG_TYPE.format(what=what, got=describe_value(got))
     if got.shape != expected.shape:
-        fail(M.WRONG_SHAPE.format(what=what, got=tuple(got.shape), expected=tuple(expected.shape)), case)
+        return M.WRONG_SHAPE.format(what=what, got=tuple(got.shape), expected=tuple(expected.shape))
     if got.dtype != expected.dtype:
-        fail(M.WRONG_DTYPE.format(what=what, got=got.dtype, expected=expected.dtype), case)
+        return M.WRONG_DTYPE.format(what=what, got=got.dtype, expected=expected.dtype)
+    return None
 
 
 def _index(flat, shape):
     return tuple(int(i) for i in np.unravel_index(int(flat), tuple(shape))) if len(shape) else ()
 
 
-def expect_close(got, expected, what, case):
-    expect_tensor(got, expected, what, case)
+def value_problem(got, expected, what):
+    """For tensors of the same shape and dtype: the largest error beyond tolerance, or None."""
     if expected.numel() == 0:
-        return
+        return None
     if not expected.is_floating_point():
         if not torch.equal(got, expected):
             bad = (got != expected).flatten().nonzero()[0, 0]
-            fail(f"{what}: wrong values (first at index {_index(bad, expected.shape)})", case)
-        return
+            return f"{what}: wrong values (first at index {_index(bad, expected.shape)})"
+        return None
     rtol, atol = TOLERANCES[expected.dtype]
     e, g = expected.double().flatten(), got.double().flatten()
     finite = torch.isfinite(e)
     bad_nonfinite = finite & ~torch.isfinite(g)
     if bad_nonfinite.any():
         first = bad_nonfinite.nonzero()[0, 0]
-        fail(M.NOT_FINITE.format(what=what, count=int(bad_nonfinite.sum()),
-                                 index=_index(first, expected.shape)), case)
+        return M.NOT_FINITE.format(what=what, count=int(bad_nonfinite.sum()), index=_index(first, expected.shape))
     scale = max(1.0, float(e[finite].abs().max())) if finite.any() else 1.0
     err = torch.where(finite, (g - e).abs(), torch.zeros_like(e))
     allowed = atol * scale + rtol * e.abs()
     over = torch.where(finite, err - allowed, torch.zeros_like(e))
     mismatch_nonfinite = ~finite & ~((g == e) | (torch.isnan(g) & torch.isnan(e)))
-    if (over > 0).any() or mismatch_nonfinite.any():
-        worst = int(err.argmax()) if (over > 0).any() else int(mismatch_nonfinite.nonzero()[0, 0])
-        fail(M.VALUES_DIFFER.format(what=what, err=float(err[worst]), index=_index(worst, expected.shape),
-                                    exp=float(e[worst]), got=float(g[worst]),
-                                    tol=float(allowed[worst]), dtype=str(expected.dtype).replace("torch.", "")),
-             case)
+    if not (over > 0).any() and not mismatch_nonfinite.any():
+        return None
+    worst = int(err.argmax()) if (over > 0).any() else int(mismatch_nonfinite.nonzero()[0, 0])
+    rel = f" (relative {float(err[worst] / e[worst].abs()):.2g})" if e[worst] != 0 else ""
+    return M.VALUES_DIFFER.format(what=what, err=float(err[worst]), rel=rel, index=_index(worst, expected.shape),
+                                  exp=float(e[worst]), got=float(g[worst]), tol=float(allowed[worst]),
+                                  dtype=str(expected.dtype).replace("torch.", ""))
 
 
-def expect_grads(got, expected, names, case):
-    """A list of gradients where None is a legitimate, checked answer."""
+def named(key, detail):
+    """The message for a mistake recognised by a rule rather than by its output."""
+    m = CATALOG[key]
+    return M.LOOKS_LIKE.format(name=m.name, why=m.why, fix=m.fix, detail=detail)
+
+
+def diagnose(problem, got, mistakes, on_shape=None):
+    """Name the known mistake (kit/misconceptions.py) whose output `got` matches, if any.
+
+    mistakes: {catalog key: a function computing, with torch, what that mistake gives here}.
+    on_shape: the catalog key to name when only the shape is off and nothing else fits.
+    """
+    for key, produce in (mistakes or {}).items():
+        try:
+            candidates = produce()  # one tensor, or a list of the forms this mistake can take
+        except Exception:  # this mistake cannot even run on this case
+            continue
+        for candidate in candidates if isinstance(candidates, list) else [candidates]:
+            if isinstance(candidate, torch.Tensor) and isinstance(got, torch.Tensor) and \
+                    tensor_problem(got, candidate, "") is None and value_problem(got, candidate, "") is None:
+                return named(key, problem)
+    if on_shape and isinstance(got, torch.Tensor) and " has shape " in problem:
+        return named(on_shape, problem)
+    return f"{problem} ({M.NO_KNOWN_MISTAKE})"
+
+
+def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
+    problem = tensor_problem(got, expected, what)
+    if problem and not isinstance(got, torch.Tensor):
+        fail(problem, case)  # not even a tensor: that says it all
+    problem = problem or value_problem(got, expected, what)
+    if problem:
+        fail(diagnose(problem, got, mistakes, on_shape), case)
+
+
+def expect_grads(got, expected, names, case, mistakes=None):
+    """A list of gradients where None is a legitimate, checked answer.
+
+    mistakes: {catalog key: function giving the list of gradients that mistake produces}."""
     if not isinstance(got, (list, tuple)) or len(got) != len(expected):
         fail(f"expected {len(expected)} gradients, got {describe_value(got)}", case)
     for g, e, name in zip(got, expected, names):
@@ -105,10 +144,11 @@ def expect_grads(got, expected, names, case):
         elif g is None:
             fail(M.GRAD_SHOULD_EXIST.format(what=name), case)
         else:
-            expect_close(g, e, name, case)
+            expect_close(g, e, name, case, {k: (lambda f=f, i=names.index(name): f()[i])
+                                            for k, f in (mistakes or {}).items()})
 
 
-def expect_float_list(got, expected, what, case, dtype=torch.float64):
+def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=None):
     if not isinstance(got, list):
         fail(f"{what} should be a list of floats, but your code returned {describe_value(got)}", case)
     if len(got) != len(expected):
@@ -118,5 +158,6 @@ def expect_float_list(got, expected, what, case, dtype=torch.float64):
             fail(f"{what}[{i}] is a tensor: append loss.item(), a Python float", case)
         if not isinstance(g, (float, int)) or isinstance(g, bool):
             fail(f"{what}[{i}] should be a float, got {describe_value(g)}", case)
-    expect_close(torch.tensor([float(g) for g in got], dtype=dtype),
-                 torch.tensor(expected, dtype=dtype), what, case)
+    as_tensor = lambda values: torch.tensor(values, dtype=dtype)  # noqa: E731
+    expect_close(as_tensor([float(g) for g in got]), as_tensor(expected), what, case,
+                 {k: (lambda f=f: [as_tensor(v) for v in f()]) for k, f in (mistakes or {}).items()})

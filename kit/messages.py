@@ -32,7 +32,9 @@ RETURNED_NUMPY = ("{what} should be a torch.Tensor, but your code returned a num
 WRONG_SHAPE = "{what} has shape {got}, expected {expected}"
 WRONG_DTYPE = "{what} has dtype {got}, expected {expected} (the output dtype is the input's dtype)"
 NOT_FINITE = "{what} has {count} nan/inf values where torch has finite ones (first at index {index})"
-VALUES_DIFFER = ("{what}: wrong values, off by up to {err:.3g} (at index {index}: expected {exp:.6g}, "
-                 "got {got:.6g}; {dtype} allows {tol:.2g} there)")
+VALUES_DIFFER = ("{what}: wrong values, off by up to {err:.3g}{rel} at index {index}: "
+                 "expected {exp:.6g}, got {got:.6g}; {dtype} allows {tol:.2g} there")
+LOOKS_LIKE = "looks like {name}: {why} Fix: {fix}. [{detail}]"
+NO_KNOWN_MISTAKE = "no known mistake matches this answer"
 GRAD_SHOULD_BE_NONE = "{what} should be None (as torch leaves it), but it is a tensor"
 GRAD_SHOULD_EXIST = "{what} should be a tensor, but it is None"

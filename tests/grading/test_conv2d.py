@@ -26,6 +26,27 @@ def make(rng, *, groups=1, stride=1, padding=0, dilation=1, bias=True, batch=Non
     return Case(describe(input=x, weight=weight, bias=b, **kwargs), (x, weight, b), kwargs)
 
 
+def mistakes(x, weight, bias, kwargs):
+    """What known mistakes would give on this case (kit/misconceptions.py)."""
+    k = dict(kwargs)
+    found = {"flipped_kernel": lambda: F.conv2d(x, weight.flip(-1, -2), bias, **k),
+             "stride_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "stride": 1}),
+             "dilation_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "dilation": 1})}
+    if k["padding"] == "same":
+        def other_side():
+            pads = []
+            for size, d in zip(reversed(weight.shape[2:]), reversed(pair(k["dilation"]))):
+                total = d * (size - 1)
+                pads += [total - total // 2, total // 2]  # the extra one first: torch puts it last
+            return F.conv2d(F.pad(x, pads), weight, bias, padding=0, dilation=k["dilation"], groups=k["groups"])
+        found["same_padding_side"] = other_side
+    return found
+
+
+def pair(v):
+    return v if isinstance(v, tuple) else (v, v)
+
+
 def check(student, case, positional=False):
     x, weight, bias = case.args
     expected = F.conv2d(x, weight, bias, **case.kwargs)
@@ -35,7 +56,7 @@ def check(student, case, positional=False):
                            k["groups"], case=case)
     else:
         got = student.call("conv2d", "conv2d", x, weight, bias, case=case, **case.kwargs)
-    expect_close(got, expected, "conv2d output", case)
+    expect_close(got, expected, "conv2d output", case, mistakes(x, weight, bias, case.kwargs), on_shape="output_size")
 
 
 @pytest.mark.parametrize("i", range(4))

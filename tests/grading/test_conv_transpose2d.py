@@ -1,9 +1,9 @@
 """Grading tests for the conv_transpose2d exercise: against F.conv_transpose2d."""
 import pytest
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 
 from kit.cases import Case, describe
-from kit.compare import expect_close
+from kit.compare import expect_close, fail, named, tensor_problem, value_problem
 
 pytestmark = pytest.mark.exercise("conv_transpose2d")
 
@@ -38,16 +38,36 @@ def _fit_padding(padding, size, kernel, stride, dilation, output_padding):
     return tuple(fitted)
 
 
+def mistakes(x, weight, bias, k):
+    """What known mistakes would give on this case (kit/misconceptions.py)."""
+    def padding_adds():
+        ph, pw = _pairs(k["padding"])[0]
+        return F.pad(F.conv_transpose2d(x, weight, bias, **{**k, "padding": 0}), (pw, pw, ph, ph))
+    return {"flipped_kernel": lambda: F.conv_transpose2d(x, weight.flip(-1, -2), bias, **k),
+            "stride_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "stride": 1, "output_padding": 0}),
+            "transpose_padding_adds": padding_adds,
+            "output_padding_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "output_padding": 0})}
+
+
 def check(student, case, positional=False):
     x, weight, bias = case.args
     expected = F.conv_transpose2d(x, weight, bias, **case.kwargs)
+    k = case.kwargs
     if positional:  # torch's order: ..., output_padding, groups, dilation
-        k = case.kwargs
-        got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, k["stride"], k["padding"],
-                           k["output_padding"], k["groups"], k["dilation"], case=case)
-    else:
-        got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **case.kwargs)
-    expect_close(got, expected, "conv_transpose2d output", case)
+        try:
+            got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, k["stride"], k["padding"],
+                               k["output_padding"], k["groups"], k["dilation"], case=case)
+            expect_close(got, expected, "conv_transpose2d output", case, mistakes(x, weight, bias, k),
+                         on_shape="output_size")
+        except pytest.fail.Exception as failure:
+            # the same call by keyword: if that is right, the parameters are in the wrong order
+            again = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **k)
+            if tensor_problem(again, expected, "") is None and value_problem(again, expected, "") is None:
+                fail(named("transpose_arg_order", str(failure.msg)))
+            raise
+        return
+    got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **k)
+    expect_close(got, expected, "conv_transpose2d output", case, mistakes(x, weight, bias, k), on_shape="output_size")
 
 
 def output_padding_for(rng, stride, dilation):

@@ -20,6 +20,39 @@ def torch_trajectory(params, steps, hparams):
     return trajectory
 
 
+def mistaken_trajectory(params, steps, hparams, mistake):
+    """torch.optim.SGD's arithmetic with one known mistake, to recognise it in an answer."""
+    lr, momentum, dampening = hparams.get("lr"), hparams.get("momentum", 0), hparams.get("dampening", 0)
+    decay, nesterov, maximize = hparams.get("weight_decay", 0), hparams.get("nesterov", False), hparams.get("maximize", False)
+    if mistake == "maximize_ignored":
+        maximize = False
+    params, buffers, trajectory = [p.clone() for p in params], [None] * len(params), []
+    for grads in steps:
+        for k, (p, g) in enumerate(zip(params, grads)):
+            if g is None:
+                continue
+            g = -g if maximize else g
+            if decay and mistake != "weight_decay_place":
+                g = g + decay * p
+            if momentum:
+                if buffers[k] is None:
+                    buffers[k] = (1 - dampening) * g if mistake == "first_momentum_step" else g.clone()
+                else:
+                    buffers[k] = momentum * buffers[k] + (1 - dampening) * g
+                if nesterov:
+                    g = buffers[k] + momentum * g if mistake == "nesterov_formula" else g + momentum * buffers[k]
+                else:
+                    g = buffers[k]
+            if decay and mistake == "weight_decay_place":
+                g = g + decay * p
+            p.sub_(lr * g)
+        trajectory.append([p.clone() for p in params])
+    return trajectory
+
+
+MISTAKES = ["first_momentum_step", "nesterov_formula", "weight_decay_place", "maximize_ignored"]
+
+
 def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False):
     dtype = rng.dtype()
     params = [rng.randn(rng.int(1, 4), rng.int(1, 3), dtype=dtype), rng.randn(rng.int(1, 4), dtype=dtype)]
@@ -39,9 +72,16 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False)
     expected = torch_trajectory(params, steps, hparams)
     if len(got["trajectory"]) != len(expected) or any(len(step) != len(params) for step in got["trajectory"]):
         expect_result(None, ["trajectory"], case)  # the driver records every step: this is tampering
+    variants = {}
+
+    def mistaken(key, s, k):
+        if key not in variants:
+            variants[key] = mistaken_trajectory(params, steps, hparams, key)
+        return variants[key][s][k]
     for s, (g_step, e_step) in enumerate(zip(got["trajectory"], expected)):
         for k, (g, e) in enumerate(zip(g_step, e_step)):
-            expect_close(g, e, f"parameter {k} after step {s + 1} (updated in place?)", case)
+            expect_close(g, e, f"parameter {k} after step {s + 1} (updated in place?)", case,
+                         {key: (lambda key=key, s=s, k=k: mistaken(key, s, k)) for key in MISTAKES})
 
 
 @pytest.mark.parametrize("i", range(3))

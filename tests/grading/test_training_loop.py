@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from kit.cases import Case
-from kit.compare import expect_close, expect_float_list, expect_result, fail
+from kit.compare import expect_close, expect_float_list, expect_result, fail, named
 
 pytestmark = pytest.mark.exercise("training_loop")
 
@@ -21,8 +21,9 @@ def scenario(rng, num_epochs=None):
     return params, stale, batches, settings
 
 
-def reference(params, stale, batches, num_epochs, lr, momentum):
-    """The loop as it would be written with torch: nn-style model, autograd, torch.optim."""
+def reference(params, stale, batches, num_epochs, lr, momentum, zero_grad_at="start"):
+    """The loop as it would be written with torch: nn-style model, autograd, torch.optim.
+    zero_grad_at: "start" (right), or where a known mistake puts it: "after_backward", "end", "never"."""
     leaves = [p.clone().requires_grad_() for p in params]
     for leaf, g in zip(leaves, stale):
         leaf.grad = g.clone()
@@ -30,10 +31,15 @@ def reference(params, stale, batches, num_epochs, lr, momentum):
     losses = []
     for _ in range(num_epochs):
         for x, y in batches:
-            opt.zero_grad()
+            if zero_grad_at == "start":
+                opt.zero_grad()
             loss = F.mse_loss(F.linear(torch.relu(F.linear(x, *leaves[:2])), *leaves[2:]), y)
             loss.backward()
+            if zero_grad_at == "after_backward":
+                opt.zero_grad()
             opt.step()
+            if zero_grad_at == "end":
+                opt.zero_grad()
             losses.append(loss.item())
     return losses, [leaf.detach() for leaf in leaves]
 
@@ -45,13 +51,18 @@ def run(student, rng, num_epochs=None):
                 f"{str(params[0].dtype).replace('torch.', '')}")
     got = expect_result(student.run("train", ["training_loop"], case, params=params, stale_grads=stale,
                                     batches=batches, **settings), ["losses", "log", "params"], case)
-    return got, reference(params, stale, batches, **settings), params[0].dtype, case, len(batches) * settings["num_epochs"]
+    misplaced = {at: (lambda at=at: reference(params, stale, batches, **settings, zero_grad_at=at)[0])
+                 for at in ("end", "after_backward", "never")}
+    n_batches = len(batches) * settings["num_epochs"]
+    return got, reference(params, stale, batches, **settings), params[0].dtype, case, misplaced, n_batches
+
 
 
 @pytest.mark.parametrize("i", range(4))
 def test_losses(student, rng, i):
-    got, (losses, final), dtype, case, _ = run(student, rng, num_epochs=[1, 2, 3, None][i])
-    expect_float_list(got["losses"], losses, "the returned losses", case, dtype=dtype)
+    got, (losses, final), dtype, case, misplaced, _ = run(student, rng, num_epochs=[1, 2, 3, None][i])
+    expect_float_list(got["losses"], losses, "the returned losses", case, dtype=dtype,
+                      mistakes={"zero_grad_placement": lambda: [f() for f in misplaced.values()]})
     for k, (g, e) in enumerate(zip(got["params"], final)):
         expect_close(g, e, f"parameter {k} after training", case)
 
@@ -62,7 +73,7 @@ CALLS = {"zero_grad": "optimizer.zero_grad()", "forward": "model(x)", "loss": "c
 
 @pytest.mark.parametrize("i", range(2))
 def test_call_order(student, rng, i):
-    got, _, _, case, n_batches = run(student, rng, num_epochs=2)
+    got, _, _, case, _, n_batches = run(student, rng, num_epochs=2)
     log = got["log"]
     for name, call in CALLS.items():
         if log.count(name) != n_batches:
@@ -70,8 +81,8 @@ def test_call_order(student, rng, i):
     for b in range(n_batches):
         batch = log[b * 6:(b + 1) * 6]
         if batch.index("zero_grad") > batch.index("backward"):
-            fail(f"batch {b + 1}: optimizer.zero_grad() came after the backward pass, so the old "
-                 "gradients were added into the new ones: call it before model.backward(...)", case)
+            fail(named("zero_grad_placement", f"batch {b + 1}: optimizer.zero_grad() came after model.backward(...)"),
+                 case)
         if batch.index("step") < batch.index("backward"):
             fail(f"batch {b + 1}: optimizer.step() came before the backward pass: the update used "
                  "the previous batch's gradients", case)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from kit.cases import Case
-from kit.compare import expect_close, expect_result, fail
+from kit.compare import expect_close, expect_result, fail, named
 
 pytestmark = pytest.mark.exercise("zero_grad")
 
@@ -43,7 +43,8 @@ def check(student, rng, set_to_none, as_generator, via_optimizer):
                  "but it is a tensor", case)
         if e is not None:
             if g is None:
-                fail(f"{name} should be zeroed in place with set_to_none=False, but it was set to None", case)
+                fail(named("set_to_none_ignored",
+                           f"{name} should be zeroed in place with set_to_none=False, but it was set to None"), case)
             expect_close(g, e, name, case)
             if not got["same_object"][k]:
                 fail(f"{name} was replaced by a new tensor: zero it in place (p.grad.zero_()) so "

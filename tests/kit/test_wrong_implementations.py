@@ -2,7 +2,10 @@
 import pytest
 
 from conftest import MANIFEST, build_submission, failed_tests, pack
-from wrong_implementations import WRONG
+from wrong_implementations import MISCONCEPTION, WRONG
+
+from kit import messages as M
+from kit.misconceptions import CATALOG
 
 
 FOLDERS = pack(WRONG, apart=lambda a, b: a.exercise == b.exercise)  # one mistake per exercise
@@ -48,3 +51,26 @@ def test_points_lost_only_where_the_mistakes_are(reports, k):
 
 def test_every_exercise_has_wrong_implementations():
     assert {w.exercise for w in WRONG} == set(MANIFEST.names)
+
+
+NAMED = [key for key in FOLDER_OF if key.split(" / ")[0] in MISCONCEPTION]
+
+
+@pytest.mark.parametrize("key", NAMED)
+def test_known_mistakes_are_named(reports, key):
+    k = FOLDER_OF[key]
+    wrong = next(w for w in FOLDERS[k] if w.name + " / " + w.exercise == key)
+    failed = failed_tests(reports(k))
+    first = next(t for t in MANIFEST.get(wrong.exercise).tests if (wrong.exercise, t) in failed)
+    message = failed[(wrong.exercise, first)]
+    entry = MISCONCEPTION[wrong.name]
+    if entry is None:
+        assert M.NO_KNOWN_MISTAKE in message, message
+    else:
+        assert message.startswith(f"looks like {CATALOG[entry].name}: "), message
+        assert "on case:" in message
+
+
+def test_every_catalog_entry_has_a_wrong_implementation():
+    assert set(CATALOG) - {"output_size"} <= {v for v in MISCONCEPTION.values() if v}
+    assert set(MISCONCEPTION) <= {w.name for w in WRONG}

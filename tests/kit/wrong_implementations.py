@@ -363,3 +363,37 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     return x.grad, w.grad, grad_output.sum(dim=(0, 2, 3))
 '''),
 ]
+
+# The catalog entry (kit/misconceptions.py) that each of these must be recognised as, in the
+# message of its first failing test; None: no entry fits, and the message must say so.
+MISCONCEPTION = {
+    "linear without transpose": "weight_not_transposed",
+    "linear ignores bias": "bias_ignored",
+    "leaky relu": None,
+    "mse sums instead of averaging": "sum_vs_mean",
+    "cross entropy without the max shift": "exp_overflow",
+    "cross entropy sums over the batch": "sum_vs_mean",
+    "grad_bias not summed over the batch": "grad_bias_not_summed",
+    "relu gradient 1 at zero": "relu_grad_at_zero",
+    "mse gradient without the 2": "mse_factor_2",
+    "cross entropy gradient not divided by N": "grad_not_averaged",
+    "grad overwritten instead of accumulated": "grad_overwritten",
+    "always sets None": "set_to_none_ignored",
+    "first momentum step dampened": "first_momentum_step",
+    "nesterov formula swapped": "nesterov_formula",
+    "weight decay added after momentum": "weight_decay_place",
+    "maximize ignored": "maximize_ignored",
+    "zero_grad after the backward pass": "zero_grad_placement",
+    "zero_grad at the end of each batch": "zero_grad_placement",
+    "flipped kernel": "flipped_kernel",
+    "stride ignored": "stride_ignored",
+    "dilation ignored": "dilation_ignored",
+    "groups ignored": None,
+    "same padding: the odd row first": "same_padding_side",
+    "padding adds instead of cropping": "transpose_padding_adds",
+    "output_padding ignored": "output_padding_ignored",
+    "dilation before groups": "transpose_arg_order",
+    "grad_input without output_padding": "backward_output_padding",
+    "grad_bias averaged": "sum_vs_mean",
+    "grad_weight with a flipped kernel": "flipped_kernel",
+}

@@ -1,0 +1,95 @@
+"""The catalog of known mistakes in these exercises.
+
+When an answer is wrong, a grading test computes what each mistake that fits its exercise
+would have produced on the same case (with torch) and hands those to compare.expect_close;
+the first one the answer matches is named, with why it is wrong and the rule that fixes it.
+The kit's own tests give the grader a wrong implementation for every entry and check that
+its name comes back (tests/kit/wrong_implementations.py).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Misconception:
+    name: str
+    why: str
+    fix: str
+
+
+CATALOG = {
+    # forward and losses
+    "weight_not_transposed": Misconception(
+        "a weight that is not transposed", "nn.Linear's weight is (out_features, in_features).",
+        "y = x @ weight.T + bias"),
+    "bias_ignored": Misconception("a missing bias", "the bias is added to every output row.",
+                                  "y = x @ weight.T + bias when bias is not None"),
+    "sum_vs_mean": Misconception(
+        "a sum where torch takes the mean", "torch's default reduction='mean' averages: MSE over every "
+        "element, cross entropy over the batch, and so the gradients carry the same 1/N.",
+        "loss = per_element_or_per_row.mean(); gradient sums stay sums, divided where the loss divides"),
+    "exp_overflow": Misconception(
+        "exp() of large logits overflowing", "exp(1000) is inf in any float type, so softmax becomes nan.",
+        "subtract each row's maximum first: logsumexp(z) = m + log(sum(exp(z - m))), m = max(z)"),
+    # backward
+    "relu_grad_at_zero": Misconception(
+        "ReLU's gradient at exactly 0", "torch passes no gradient where x == 0.",
+        "grad_input = grad_output * (x > 0), a strict inequality"),
+    "mse_factor_2": Misconception("the missing factor 2 of MSE", "d/dx (x - t)^2 = 2 (x - t).",
+                                  "grad = 2 * (input - target) / input.numel()"),
+    "grad_not_averaged": Misconception(
+        "a cross-entropy gradient not divided by N", "the loss is a mean over the batch, so is its gradient.",
+        "grad = (softmax(input) - one_hot(target)) / N"),
+    "grad_bias_not_summed": Misconception(
+        "grad_bias not summed over the batch", "the same bias is used for every row, so its gradient "
+        "adds up over all of them.", "grad_bias = grad_output summed over every leading dimension"),
+    "grad_overwritten": Misconception(
+        "overwriting .grad instead of accumulating", "loss.backward() ADDS into an existing .grad.",
+        "p.grad = g if p.grad is None else p.grad + g"),
+    # optimizer
+    "set_to_none_ignored": Misconception(
+        "set_to_none ignored", "zero_grad(set_to_none=False) keeps the gradient tensors and zeroes them.",
+        "if set_to_none: p.grad = None, else: p.grad.zero_()"),
+    "first_momentum_step": Misconception(
+        "the first momentum buffer", "on a parameter's first step torch sets the buffer to the gradient "
+        "itself: no dampening, no decay of a zero buffer.",
+        "buf = g.clone() on the first step, then buf = momentum * buf + (1 - dampening) * g"),
+    "nesterov_formula": Misconception("the Nesterov formula", "Nesterov looks ahead along the buffer.",
+                                      "after updating buf: g = g + momentum * buf"),
+    "weight_decay_place": Misconception(
+        "weight decay in the wrong place", "torch adds weight decay to the gradient before the momentum "
+        "buffer sees it.", "g = g + weight_decay * p first, then the momentum update"),
+    "maximize_ignored": Misconception("maximize ignored", "maximize=True climbs the gradient.",
+                                      "start from g = -p.grad when maximize"),
+    "zero_grad_placement": Misconception(
+        "zero_grad in the wrong place", "gradients from before the loop or from the previous batch were "
+        "added into this batch's.", "call optimizer.zero_grad() in every batch, before model.backward(...)"),
+    # convolutions
+    "flipped_kernel": Misconception(
+        "a flipped kernel", "torch's conv2d is a cross-correlation: the kernel is used as it is.",
+        "out[i, j] += x[i*stride + u*dilation, j*stride + v*dilation] * weight[u, v]"),
+    "stride_ignored": Misconception("the stride missing from an index", "output cell i reads input rows "
+                                    "from i*stride on.", "input row = i*stride + u*dilation (columns alike)"),
+    "dilation_ignored": Misconception("the dilation missing from an index", "kernel taps are dilation apart.",
+                                      "input row = i*stride + u*dilation (columns alike)"),
+    "same_padding_side": Misconception(
+        "'same' padding on the wrong side", "when the total padding dilation*(kernel - 1) is odd, torch puts "
+        "the extra row and column at the end.", "top = total // 2, bottom = total - top (left/right alike)"),
+    "output_size": Misconception(
+        "the output-size formula", "the output has the wrong number of rows or columns.",
+        "conv2d: out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1; conv_transpose2d: "
+        "out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1"),
+    "transpose_padding_adds": Misconception(
+        "padding added instead of cropped", "in a transposed convolution, padding removes rows and columns "
+        "from the full scattered output.", "out = full[padding : full_size - padding] on each axis"),
+    "output_padding_ignored": Misconception(
+        "output_padding ignored", "output_padding keeps that many more rows/columns at the bottom/right.",
+        "out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1"),
+    "transpose_arg_order": Misconception(
+        "dilation and groups swapped", "F.conv_transpose2d takes (..., output_padding, groups, dilation): "
+        "groups comes before dilation, unlike F.conv2d.",
+        "def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1)"),
+    "backward_output_padding": Misconception(
+        "the input rows the stride skipped", "grad_input has the input's shape: rows and columns that no "
+        "output read get a zero gradient.", "scatter into a zero tensor shaped like the padded input, or "
+        "use conv_transpose2d with output_padding = (in + 2*padding - dilation*(kernel - 1) - 1) % stride"),
+}
