@@ -37,6 +37,16 @@ def parse(argv, manifest):
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     p.add_argument("--gradescope", metavar="PATH", help="also write Gradescope's results.json")
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML")
+    p.add_argument("--watch", action="store_true", help="regrade whenever a file of the submission changes")
+    p.add_argument("--hint", metavar="EXERCISE", help="show the next hint for EXERCISE (one more each time)")
+    show = p.add_argument_group("see a convolution: --explain conv2d|conv_transpose2d [geometry] [--png PATH]")
+    show.add_argument("--explain", choices=["conv2d", "conv_transpose2d"])
+    for name, default in (("size", 4), ("kernel", 3), ("stride", 1), ("padding", 0), ("dilation", 1),
+                          ("output-padding", 0)):
+        show.add_argument(f"--{name}", type=int, default=default, metavar="N", help=f"(default {default})")
+    show.add_argument("--png", metavar="PATH", help="also draw it (needs matplotlib)")
+    p.add_argument("--case", metavar="TEST", default="", help="with one EXERCISE: run only this test "
+                   "(test_basic) or case (test_basic[2]), as failure messages suggest")
     p.add_argument("--fail-under", metavar="PCT", type=float,
                    help="exit 1 when the score is below PCT percent of the maximum")
     return p.parse_args(argv)
@@ -69,10 +79,19 @@ def main(argv=None):
     manifest_path = os.path.join(tests_dir, "manifest.toml")  # a private copy may bring its own
     manifest = manifest_mod.load(manifest_path if os.path.exists(manifest_path) else manifest_mod.PATH)
     args = parse(argv, manifest)
-    unknown = [e for e in args.exercises if e not in manifest.names]
+    unknown = [e for e in args.exercises + ([args.hint] if args.hint else []) if e not in manifest.names]
     if unknown:
         return usage_error(f"unknown exercise {', '.join(map(repr, unknown))}; "
                            f"valid exercises: {', '.join(manifest.names)}")
+    if args.explain:
+        from kit import explain
+        geometry = explain.Geometry(args.size, args.kernel, args.stride, args.padding, args.dilation,
+                                    args.output_padding)
+        return explain.main(args.explain, geometry, args.png)
+    if args.hint:
+        from kit.hints import next_hint
+        print(next_hint(manifest, args.hint))
+        return 0
     target = os.path.join(ROOT, "solutions") if args.solutions else (
         args.batch or args.submission or os.path.join(ROOT, "exercises"))
     if not os.path.isdir(target):
@@ -84,7 +103,15 @@ def main(argv=None):
     except SettingsError as e:
         return usage_error(str(e))
     names = [n for n in manifest.names if not args.exercises or n in args.exercises]
+    if args.case:
+        test = args.case.split("[")[0]
+        if len(names) != 1 or test not in manifest.get(names[0]).tests:
+            return usage_error("--case takes one exercise and one of its tests, e.g. "
+                               "python grader.py conv2d --case 'test_basic[2]'")
 
+    if args.watch:
+        from kit import watch
+        return watch.main(target, names, settings, tests_dir, manifest, ROOT)
     if args.batch:
         from kit import batch
         return batch.main(target, args.out, names, settings, tests_dir, manifest)
@@ -92,7 +119,8 @@ def main(argv=None):
     sandbox = Sandbox(target, settings.timeout)  # starts importing torch in the worker now
     warming = warm_up(names)
     from kit import report as writers, runner
-    report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest)
+    report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest,
+                          case=args.case)
     warming.join()
     text = writers.terminal(report, manifest, ROOT)
     print(text)
@@ -112,4 +140,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ngrader.py: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -27,6 +27,7 @@ def pytest_addoption(parser):
     group.addoption("--exercises", default="", help="comma-separated exercise names to grade")
     group.addoption("--call-timeout", default=None, help="seconds one call into student code may take")
     group.addoption("--manifest", default=manifest_mod.PATH, help="the manifest (default: the kit's)")
+    group.addoption("--case", default="", help="run only this test (test_basic) or case (test_basic[2])")
 
 
 class _State:
@@ -54,7 +55,8 @@ def pytest_collection_modifyitems(config, items):
     manifest = config.stash[STATE].manifest
     wanted = [e for e in config.getoption("--exercises").split(",") if e] or manifest.names
     order = {name: k for k, name in enumerate(manifest.names)}
-    kept = [i for i in items if exercise_of(i) in wanted]
+    case = config.getoption("--case")
+    kept = [i for i in items if exercise_of(i) in wanted and (not case or case in (i.name, i.originalname))]
     config.hook.pytest_deselected(items=[i for i in items if i not in kept])
 
     def position(item):

@@ -41,12 +41,17 @@ def terminal(report, manifest, root, width=100):
         first = ex.first_failure
         if first is not None:
             text = f"{first.name}: {first.message}"
-            lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11)
+            lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11,
+                                   break_long_words=False, break_on_hyphens=False)  # keep commands copyable
     lines += ["", f"Total: {_pts(report.score)}/{_pts(report.max_score)}"]
+    done = sum(e.status == "passed" for e in report.exercises)
+    lines.append(f"Progress: {done} of {len(report.exercises)} exercises done "
+                 f"[{''.join('#' if e.status == 'passed' else '-' for e in report.exercises)}]")
     pending = [e for e in report.exercises if e.status != "passed"]
     if pending:
         lines.append(f"Next: {pending[0].name} ({manifest.get(pending[0].name).title}). "
-                     f"Rerun just it: {rerun_command(report, pending[0].name, extra=flag)}")
+                     f"Rerun just it: {rerun_command(report, pending[0].name, extra=flag)}   "
+                     f"Stuck? python grader.py --hint {pending[0].name}")
     lines.append(f"Reproduce this run: {rerun_command(report, extra=flag)}")
     return "\n".join(lines)
 

@@ -75,25 +75,30 @@ class Report:
         return d
 
 
-def build(manifest, names, outcomes, seed, timeout, target, crash=""):
-    """outcomes: {(exercise, test): [(passed, message), ...]}, one entry per case that ran.
+def build(manifest, names, outcomes, seed, timeout, target, crash="", only=""):
+    """outcomes: {(exercise, test): [(passed, message, rerun command), ...]}, one per case that ran.
 
     The tests come from the manifest, never from what ran: a test with no outcome failed.
+    only: a rerun of one test -- the report then holds just that test.
     """
     report = Report(seed=seed, timeout=timeout, target=target, crash=crash)
     for name in names:
         ex = manifest.get(name)
         result = ExerciseResult(name=name, title=ex.title)
         for test, points in ex.tests.items():
+            if only and test != only:
+                continue
             cases = outcomes.get((name, test), [])
-            failed = [m for ok, m in cases if not ok]
+            failed = [(m, rerun) for ok, m, rerun in cases if not ok]
             if not cases:
                 reason = crash or "no grading test with this name was collected"
                 result.tests.append(TestResult(test, "failed", 0, points, M.NOT_RUN.format(reason=reason)))
             elif failed:
-                message = failed[0]
+                message, rerun = failed[0]
                 if len(cases) > 1:
                     message += f" [{len(failed)} of {len(cases)} cases failed]"
+                if rerun:
+                    message += f" -- rerun: {rerun}"
                 result.tests.append(TestResult(test, "failed", 0, points, message, len(failed), len(cases)))
             else:
                 result.tests.append(TestResult(test, "passed", points, points, "", 0, len(cases)))

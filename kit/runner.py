@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from . import manifest as manifest_mod
-from . import results
+from . import report, results
 from .messages import KIT_ERROR
 from .plugin import SANDBOX, exercise_of
 
@@ -21,8 +21,8 @@ INI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading.ini")
 class Collector:
     """Records each case's outcome; registered as a plugin for one grading run."""
 
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
+    def __init__(self, sandbox, rerun=None):
+        self.sandbox, self.rerun = sandbox, rerun  # rerun(exercise, case name) -> a command
         self.items = {}  # nodeid -> (exercise, test function name)
         self.failures = {}  # nodeid -> first failure message
         self.outcomes = {}  # (exercise, test) -> [(passed, message)]
@@ -46,7 +46,8 @@ class Collector:
             self.failures[item.nodeid] = _verdict(call)
         if call.when == "teardown":
             message = self.failures.get(item.nodeid)
-            self.outcomes.setdefault(key, []).append((message is None, message or ""))
+            rerun = self.rerun(key[0], item.name) if message and self.rerun else ""
+            self.outcomes.setdefault(key, []).append((message is None, message or "", rerun))
 
 
 def _verdict(call):
@@ -58,28 +59,39 @@ def _verdict(call):
     return KIT_ERROR.format(error=f"{type(error).__name__}: {error}".strip())
 
 
-def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None):
-    """Grade `names` (manifest exercise names) of the modules in `target`."""
+def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None, case=""):
+    """Grade `names` (manifest exercise names) of the modules in `target`.
+
+    case: only this test ("test_basic") or case ("test_basic[2]") of the one exercise named.
+    """
     manifest = manifest or manifest_mod.load()
-    collector = Collector(sandbox)
+    flag = report.target_flag(target, manifest_mod.ROOT)
+
+    def rerun(exercise, name):
+        return " ".join(["python grader.py", exercise, f"--case '{name}'", f"--seed {settings.seed}", flag]).strip()
+    collector = Collector(sandbox, rerun)
     args = [tests_dir, "-c", INI, "--rootdir", tests_dir, "-p", "kit.plugin", "-p", "no:cacheprovider",
             "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "--capture=no",
             "--import-mode=importlib",
             "--target", target, "--seed", str(settings.seed), "--call-timeout", str(settings.timeout),
-            "--exercises", ",".join(names), "--manifest", manifest.path, "-o", f"timeout={settings.timeout * 3 + 30:g}"]
+            "--exercises", ",".join(names), "--manifest", manifest.path, "--case", case, "-o", f"timeout={settings.timeout * 3 + 30:g}"]
     crash = ""
     gc.freeze()  # torch's millions of objects never become garbage: keep collections off them
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's advice about its own speed is noise here
             code = pytest.main(args, plugins=[collector])
+        if code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt
         if code not in (0, 1):
             crash = f"the grading tests could not run (pytest exit code {int(code)})"
+    except KeyboardInterrupt:
+        raise
     except BaseException as e:  # never lose the report
         crash = f"grading stopped: {type(e).__name__}: {e}"
     finally:
         if sandbox is not None:
             sandbox.close()
     return results.build(manifest, names, collector.outcomes, settings.seed, settings.timeout,
-                         target, crash)
+                         target, crash, only=case.split("[")[0])

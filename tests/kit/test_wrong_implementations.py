@@ -74,3 +74,10 @@ def test_known_mistakes_are_named(reports, key):
 def test_every_catalog_entry_has_a_wrong_implementation():
     assert set(CATALOG) - {"output_size"} <= {v for v in MISCONCEPTION.values() if v}
     assert set(MISCONCEPTION) <= {w.name for w in WRONG}
+
+
+@pytest.mark.parametrize("k", range(len(FOLDERS)))
+def test_every_failing_message_names_its_case_and_how_to_rerun_it(reports, k):
+    for (exercise, test), message in failed_tests(reports(k)).items():
+        assert "on case:" in message, message
+        assert f"-- rerun: python grader.py {exercise} --case '{test}[" in message, message

@@ -1,0 +1,146 @@
+"""Feedback that teaches: the explain view against torch, hints, reruns of one case, watch mode."""
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
+
+from kit import explain
+
+GEOMETRIES = [explain.Geometry(4, 3), explain.Geometry(5, 3, stride=2, padding=1),
+              explain.Geometry(6, 2, stride=3), explain.Geometry(5, 2, dilation=2, padding=1),
+              explain.Geometry(3, 3, stride=2, padding=1, output_padding=1),
+              explain.Geometry(4, 3, stride=1, dilation=2, padding=2, output_padding=1)]
+
+
+def torch_links(op, g):
+    """{(out cell, in cell, tap)} found by running torch on one-hot inputs and one-hot kernels."""
+    links = set()
+    for u in range(g.kernel):
+        for v in range(g.kernel):
+            w = torch.zeros(1, 1, g.kernel, g.kernel, dtype=torch.float64)
+            w[0, 0, u, v] = 1
+            for r in range(g.size):
+                for c in range(g.size):
+                    x = torch.zeros(1, 1, g.size, g.size, dtype=torch.float64)
+                    x[0, 0, r, c] = 1
+                    if op == "conv2d":
+                        out = F.conv2d(x, w, stride=g.stride, padding=g.padding, dilation=g.dilation)
+                    else:
+                        out = F.conv_transpose2d(x, w, stride=g.stride, padding=g.padding,
+                                                 output_padding=g.output_padding, dilation=g.dilation)
+                    for i, j in out[0, 0].nonzero().tolist():
+                        links.add(((i, j), (r, c), (u, v)))
+    return links, out.shape[-1]
+
+
+@pytest.mark.parametrize("g", GEOMETRIES, ids=str)
+def test_explain_maps_match_torch(g):
+    if explain.check("conv2d", g) is None:
+        links, size = torch_links("conv2d", g)
+        assert explain.conv_out(g) == size
+        ours = {(o, cell, tap) for o, taps in explain.gather_map(g).items() for cell, tap in taps if cell}
+        assert ours == links
+    if explain.check("conv_transpose2d", g) is None:
+        links, size = torch_links("conv_transpose2d", g)
+        assert explain.transpose_out(g) == size
+        ours = {(cell, i, tap) for i, taps in explain.scatter_map(g).items() for cell, tap in taps if cell}
+        assert ours == links
+
+
+@pytest.mark.parametrize("g", [g for g in GEOMETRIES if explain.check("conv2d", g) is None], ids=str)
+def test_the_gradient_of_conv2d_is_the_transposed_convolution_explain_prints(g):
+    x = torch.randn(1, 2, g.size, g.size, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 2, g.kernel, g.kernel, dtype=torch.float64)
+    out = F.conv2d(x, w, stride=g.stride, padding=g.padding, dilation=g.dilation)
+    grad_output = torch.randn_like(out)
+    out.backward(grad_output)
+    text = explain.explain_conv2d(g)
+    output_padding = int(re.search(r"output_padding=(\d+)", text).group(1))
+    again = F.conv_transpose2d(grad_output, w, stride=g.stride, padding=g.padding, output_padding=output_padding,
+                               dilation=g.dilation)
+    assert torch.allclose(again, x.grad)
+
+
+def run(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "grader.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_explain_prints_the_formula_with_the_numbers():
+    result = run("--explain", "conv_transpose2d", "--size", "3", "--kernel", "3", "--stride", "2",
+                 "--padding", "1", "--output-padding", "1")
+    assert result.returncode == 0
+    assert "= (3 - 1)*2 - 2*1 + 1*(3 - 1) + 1 + 1 = 6" in result.stdout
+    assert "x[0,0]: out[0,0]+=x[0,0]*w[1,1]" in result.stdout
+    bad = run("--explain", "conv2d", "--size", "2", "--kernel", "5")
+    assert bad.returncode == 2 and "smaller than the dilated kernel" in bad.stdout
+
+
+def test_png_is_drawn_or_the_missing_extra_is_named(tmp_path):
+    path = tmp_path / "conv.png"
+    result = run("--explain", "conv2d", "--png", str(path))
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert result.returncode == 2 and 'pip install -e ".[plot]"' in result.stdout
+        assert not path.exists()
+    else:
+        assert result.returncode == 0 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_hints_come_one_level_at_a_time(tmp_path):
+    env = {"GRADER_HOME": str(tmp_path)}
+    hints = MANIFEST.get("conv2d").hints
+    for level in range(1, len(hints) + 2):
+        out = run("--hint", "conv2d", env=env).stdout
+        shown = min(level, len(hints))
+        assert f"{shown} of {len(hints)}" in out
+        assert hints[shown - 1] in out and (shown == len(hints) or hints[shown] not in out)
+    assert "That was the last hint." in out
+    assert run("--hint", "conv3d", env=env).returncode == 2
+
+
+def test_a_failing_message_reruns_exactly_its_case(tmp_path):
+    folder = build_submission(tmp_path / "s", [("conv2d", "_ref = conv2d\ndef conv2d(input, weight, bias=None, "
+                                                "stride=1, padding=0, dilation=1, groups=1):\n    return _ref(input, "
+                                                "weight.flip(-1, -2), bias, stride, padding, dilation, groups)")])
+    full = run("conv2d", "--submission", folder, "--seed", "21").stdout
+    assert "Progress: 0 of 1 exercises done [-]" in full
+    command = re.search(r"rerun: (python grader.py conv2d --case '(test_\w+\[\d+\])' --seed 21 --submission \S+)",
+                        full.replace("\n           ", " "))
+    assert command, full
+    case_label = re.search(r"on case: ([^\[]*?) (?:\[|-- rerun)", full.replace("\n           ", " ")).group(1)
+    again = run(*shlex.split(command.group(1))[2:]).stdout.replace("\n           ", " ")
+    assert command.group(2).split("[")[0] in again and case_label in again
+    assert "Total: 0/" in again
+
+
+def test_watch_regrades_when_a_file_changes(tmp_path):
+    folder = tmp_path / "w"
+    import shutil
+    shutil.copytree(EXERCISES, folder)
+    proc = subprocess.Popen([sys.executable, "-u", os.path.join(ROOT, "grader.py"), "--watch", "forward",
+                             "--submission", str(folder), "--seed", "3"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Watching"):
+                if any("[pass] forward" in x for x in lines):
+                    break
+                time.sleep(0.5)
+                for name in ("forward.py", "backward.py"):
+                    shutil.copy(os.path.join(SOLUTIONS, name), folder / name)
+        assert any("[todo] forward" in x for x in lines) and any("[pass] forward" in x for x in lines)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
