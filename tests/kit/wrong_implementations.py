@@ -397,3 +397,11 @@ MISCONCEPTION = {
     "grad_bias averaged": "sum_vs_mean",
     "grad_weight with a flipped kernel": "flipped_kernel",
 }
+WRONG.append(W("output one row too tall", "conv2d", "conv2d", "test_basic test_stride_padding", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # (in + 2*padding - dilation*(kernel - 1)) // stride + 1: the "- 1" forgotten, one row too many
+    out = _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
+    return torch.nn.functional.pad(out, (0, 0, 0, 1))
+'''))
+MISCONCEPTION["output one row too tall"] = "output_size"
