@@ -81,6 +81,18 @@ def scatter_map(g):
     return result
 
 
+def patch_counts(g):
+    """conv_transpose2d: how many patches add into each cell of the full (uncropped) grid."""
+    full = transpose_full(g)
+    counts = [[0] * full for _ in range(full)]
+    for r in range(g.size):
+        for c in range(g.size):
+            for u in range(g.kernel):
+                for v in range(g.kernel):
+                    counts[r * g.stride + u * g.dilation][c * g.stride + v * g.dilation] += 1
+    return counts
+
+
 def _describe(g, op):
     words = f"a {g.size}x{g.size} input, {g.kernel}x{g.kernel} kernel, stride {g.stride}, padding {g.padding}, " \
             f"dilation {g.dilation}"
@@ -119,12 +131,7 @@ def explain_conv_transpose2d(g):
              f"{g.padding - g.output_padding} from the bottom/right (output_padding {g.output_padding} keeps "
              "that many more rows/columns).",
              "", "How many patches add into each cell of the full grid (. = none; [ ] = kept as the output):"]
-    counts = [[0] * full for _ in range(full)]
-    for r in range(g.size):
-        for c in range(g.size):
-            for u in range(g.kernel):
-                for v in range(g.kernel):
-                    counts[r * g.stride + u * g.dilation][c * g.stride + v * g.dilation] += 1
+    counts = patch_counts(g)
     for a in range(full):
         row = ""
         for b in range(full):
@@ -156,13 +163,8 @@ def draw(op, g, path):
                     grid[cell[0] + g.padding][cell[1] + g.padding] += 1
         ax.set_title(f"conv2d: how many output cells read each input cell\n(padding ring: {g.padding})")
     else:
-        side = transpose_full(g)
-        grid = [[0] * side for _ in range(side)]
-        for r in range(g.size):
-            for c in range(g.size):
-                for u in range(g.kernel):
-                    for v in range(g.kernel):
-                        grid[r * g.stride + u * g.dilation][c * g.stride + v * g.dilation] += 1
+        grid = patch_counts(g)
+        side = len(grid)
         ax.set_title("conv_transpose2d: patches per cell of the full grid\n(box: the output that padding keeps)")
         n = transpose_out(g)
         ax.add_patch(plt.Rectangle((g.padding - 0.5, g.padding - 0.5), n, n, fill=False, lw=3, color="red"))
