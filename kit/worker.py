@@ -30,6 +30,17 @@ import wire  # noqa: E402
 PACKAGE = "submission"
 
 
+def die_with_parent():
+    """Linux: end this process when its parent ends, so that nothing outlives a grader that
+    was killed (a worker stuck in an endless loop would otherwise spin on)."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def describe_error(exc, target):
     """Type, message and the innermost place in the student's own files."""
     info = {"type": type(exc).__name__, "message": str(exc)[:wire.MAX_TEXT]}
@@ -104,6 +115,7 @@ def zygote(sock, solutions_dir):
             if pid == 0:
                 sock.close()
                 os.setsid()  # its own process group, so the grader can kill all it starts
+                die_with_parent()
                 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
                 os.dup2(fds[1], 1)
                 os.dup2(fds[1], 2)
@@ -125,6 +137,7 @@ def zygote(sock, solutions_dir):
 def main():
     sock = socket.socket(fileno=int(sys.argv[1]))
     solutions_dir = sys.argv[2] if len(sys.argv) > 2 else ""
+    die_with_parent()
     guards.install_op_bans()
     # Imported once here rather than in every fresh worker: torch.optim so that the optim
     # watch never sees its module code run, and what the first backward(grad) imports (~1 s).

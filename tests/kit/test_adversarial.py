@@ -203,3 +203,48 @@ def test_the_convolution_ban_cannot_be_switched_off(grade, submission, attack):
     report = grade(submission({"conv2d": source}), exercises=["conv2d"])
     conv = exercise(report, "conv2d")
     assert conv.score == 0 and "a built-in convolution" in conv.first_failure.message, conv.first_failure.message
+
+
+def test_nothing_outlives_a_grader_that_is_killed(tmp_path):
+    """A worker stuck in an endless loop ends with the grader, even when the grader is SIGKILLed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import build_submission
+    folder = build_submission(tmp_path / "s", [("forward", "def relu(x):\n    while True:\n        pass")])
+    grader = subprocess.Popen([sys.executable, os.path.join(ROOT, "grader.py"), "forward", "--submission", folder,
+                               "--timeout", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stat(pid):
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+
+    def workers():
+        """Processes forked by this grader's zygote that burn CPU: the endless loop."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                zygote = int(stat(pid)[1])
+                if int(stat(zygote)[1]) == grader.pid and stat(pid)[0] == "R" and int(stat(pid)[11]) > 50:
+                    found.append(int(pid))
+            except (OSError, IndexError, ValueError):
+                pass
+        return found
+
+    def alive(pid):
+        try:
+            return stat(pid)[0] not in "ZX"
+        except OSError:
+            return False
+    deadline = time.monotonic() + 60
+    while not workers() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    spinning = workers()
+    assert spinning, "the endless loop never started"
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    deadline = time.monotonic() + 10
+    while any(map(alive, spinning)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(alive, spinning)), "the worker outlived its grader"
