@@ -1,17 +1,24 @@
 """The grading machinery. Where things are:
 
-manifest.py  reads manifest.toml: exercises in order, tests and points, hints, settings
-settings.py  the effective seed and timeout (command line > environment > default)
-sandbox.py   the grader's side of the worker: requests, timeouts, crashes, kill and replace
-worker.py    the process where student code runs (a zygote that forks one worker at a time)
-guards.py    forbidden calls, caught inside the worker (convolution ops, autograd, torch.optim)
-drivers.py   the scenarios the worker plays with student code (stand-ins for other exercises)
-wire.py      the data-only format between the two sides (never pickle)
-plugin.py    the pytest plugin behind tests/grading: the student and rng fixtures
-cases.py     seeded random cases and their labels
-compare.py   comparisons with torch's answer, with per-dtype tolerances
-messages.py  every sentence a student reads
-runner.py    runs the grading tests and collects a Report
-results.py   TestResult, ExerciseResult, Report (to_dict)
-report.py    the terminal report and the JSON file
+manifest.py       reads manifest.toml: exercises in order, tests and points, hints, settings
+settings.py       the effective seed and timeout (command line > environment > default)
+sandbox.py        the grader's side of the worker: requests, deadlines, crashes, kill and replace
+worker.py         the process where student code runs (a zygote that forks one worker at a time)
+guards.py         what student code may not do there: forbidden ops end the worker; an audit hook
+drivers.py        the scenarios the worker plays with student code (stand-ins for other exercises)
+wire.py           the data-only format between the two sides (never pickle)
+plugin.py         the pytest plugin behind tests/grading: the student and rng fixtures
+cases.py          seeded random cases and their labels
+compare.py        comparisons with torch's answer, per-dtype tolerances, naming known mistakes
+misconceptions.py the catalog of known mistakes (name, why, the rule that fixes it)
+messages.py       every sentence a student reads
+runner.py         runs the grading tests and collects a Report
+results.py        TestResult, ExerciseResult, Report (to_dict)
+report.py         the writers: terminal, JSON, Gradescope, JUnit, job-summary markdown
+batch.py          --batch: many submissions in parallel, a CSV gradebook
+hints.py          --hint: one more level each time
+watch.py          --watch: regrade on save
+explain.py        --explain: the index arithmetic of conv2d and conv_transpose2d, as text or PNG
+handout.py        python -m kit.handout OUT: the student copy, with a GitHub Classroom workflow
+gradescope.py     python -m kit.gradescope OUT.zip: the Gradescope autograder
 """
