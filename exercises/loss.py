@@ -6,8 +6,9 @@ below carries a 1/N. Each class mirrors torch's: create it once, call it on
 (input, target), get a 0-d tensor. backward() belongs to the `backward` exercise: it
 returns d loss / d input for the last forward, which is where loss.backward() starts.
 
-Allowed: tensor operations (exp, log, max, gather, indexing, sum, mean). Not allowed:
-torch.nn, torch.nn.functional, autograd. The output dtype is the input's dtype.
+Write them from tensor operations (exp, log, max, gather, indexing, sum, mean): F.mse_loss,
+F.cross_entropy or log_softmax would be the answer itself. backward() may not use autograd
+(the grader notices, in the backward exercise). The output dtype is the input's dtype.
 """
 import torch
 
