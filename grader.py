@@ -96,6 +96,13 @@ def main(argv=None):
         args.batch or args.submission or os.path.join(ROOT, "exercises"))
     if not os.path.isdir(target):
         return usage_error(f"folder not found: {target}")
+    for mode in ("batch", "watch"):
+        if getattr(args, mode):
+            clash = [f"--{o.replace('_', '-')}" for o in ("json", "gradescope", "junit", "fail_under", "case")
+                     if getattr(args, o) not in (None, "")]
+            if clash or (mode == "batch" and args.watch):
+                return usage_error(f"{', '.join(clash) or '--watch'} cannot be used with --{mode}"
+                                   + (" (it writes a JSON report per submission to --out)" if mode == "batch" else ""))
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         return usage_error("--fail-under takes a percentage from 0 to 100")
     try:

@@ -23,6 +23,10 @@ def run(*args, env=None):
     (["--timeout", "0"], "--timeout must be positive"),
     (["--fail-under", "150"], "--fail-under takes a percentage from 0 to 100"),
     (["--solutions", "--submission", "x"], "not allowed with argument"),
+    (["--batch", ".", "--json", "r.json"], "--json cannot be used with --batch"),
+    (["--watch", "--fail-under", "50"], "--fail-under cannot be used with --watch"),
+    (["--case", "test_basic"], "--case takes one exercise and one of its tests"),
+    (["conv2d", "--case", "test_nothing"], "--case takes one exercise and one of its tests"),
 ])
 def test_usage_errors_exit_2_with_a_clear_message(args, expected):
     result = run(*args)
