@@ -69,8 +69,15 @@ def student_readme(text):
 
 
 def student_pyproject(text):
-    """The kit's own test settings point at tests/kit, which a handout does not have."""
-    return text.split("\n[tool.pytest.ini_options]")[0].rstrip() + "\n"
+    """The kit's own test settings point at tests/kit, which a handout does not have: drop
+    that section (up to the next one), keep the rest."""
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("["):
+            dropping = line.strip() == "[tool.pytest.ini_options]"
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
 
 
 def build(out, manifest=None):

@@ -112,6 +112,9 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
     files = {os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs}
     assert not any(f.startswith(("solutions", os.path.join("tests", "kit"), "benchmarks")) for f in files)
     assert "## For instructors" not in (out / "README.md").read_text()
+    pyproject = (out / "pyproject.toml").read_text()
+    assert "[tool.pytest.ini_options]" not in pyproject and "testpaths" not in pyproject
+    assert "[project]" in pyproject and '"kit"' in pyproject
     workflow = (out / ".github" / "workflows" / "classroom.yml").read_text()
     steps = re.findall(r"command: (python grader.py (\w+) --fail-under 100)\n.*\n\s+max-score: (\d+)", workflow)
     assert [(name, int(points)) for _, name, points in steps] == [(e.name, e.max_score) for e in MANIFEST.exercises]
