@@ -8,8 +8,9 @@ exit cannot be caught or hidden by student code, and the grader reads the exit s
   mkldnn and quantized kernels all end there). Installed once in the zygote, before any
   student module exists. No Python runs for allowed ops, so honest loops stay fast.
 - Autograd (when the exercise forbids it): the C call `run_backward`, which Tensor.backward,
-  torch.autograd.backward, torch.autograd.grad and torch.func all reach; torch.optim: any call
-  into torch/optim. Both by sys.setprofile, set once per worker for its exercise.
+  torch.autograd.backward, torch.autograd.grad and torch.autograd.functional all reach
+  (torch.func cannot even start in a worker: it needs to write temporary files); torch.optim:
+  any call into torch/optim. Both by sys.setprofile, set once per worker for its exercise.
 - Reading the reference solutions, however it is tried (import, open, exec of the file).
 
 Then an audit hook (sys.addaudithook: it cannot be removed) refuses what could tamper with

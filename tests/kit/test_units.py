@@ -81,3 +81,8 @@ def test_settings_precedence_flag_then_environment_then_default():
     assert s.seed_source == "random" and s.timeout == MANIFEST.settings["timeout"]
     with pytest.raises(SettingsError):
         resolve(MANIFEST.settings, environ={"GRADER_SEED": "x"})
+
+
+def test_the_grader_and_the_guards_agree_on_the_forbidden_exit_status():
+    from kit import guards, sandbox
+    assert sandbox.EXIT_FORBIDDEN == guards.EXIT_FORBIDDEN
