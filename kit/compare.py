@@ -11,7 +11,7 @@ import torch
 
 from . import messages as M
 from .misconceptions import CATALOG
-from .wire import Foreign
+from .worker.wire import Foreign
 
 TOLERANCES = {  # dtype: (rtol, atol)
     torch.float16: (1e-2, 1e-2),

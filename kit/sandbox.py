@@ -1,10 +1,15 @@
-"""The grader's handle on the worker process (kit/worker.py), where student code runs.
+"""The grader's handle on the processes where student code runs (kit/worker/).
 
 Everything student code can do to a process -- exit it, crash it, hang it, patch torch
 inside it -- happens over there; here it shows up as an Outcome for one call, and the
-worker is killed (with its whole process group) and replaced by a fresh fork.
+worker is ended and replaced by a fresh fork. Every wait has a deadline: a zygote that
+stops answering is itself replaced, and only the test that was running fails.
 """
+from __future__ import annotations
+
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,11 +18,26 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from . import manifest as manifest_mod
+from . import messages as M
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKER = os.path.join(HERE, "worker.py")
-SOLUTIONS = os.path.join(os.path.dirname(HERE), "solutions")
-EXIT_FORBIDDEN = 86  # kit/guards.py ends a worker with this status after a forbidden call
+WORKER_DIR = os.path.join(HERE, "worker")
+ZYGOTE = os.path.join(WORKER_DIR, "zygote.py")
+SOLUTIONS = os.path.join(manifest_mod.ROOT, "solutions")
+EXIT_FORBIDDEN = 86  # kit/worker/guards.py ends a worker with this status after a forbidden call
 STARTUP_TIMEOUT = 180.0
+ZYGOTE_TIMEOUT = 10.0  # the zygote only forks and reaps: it answers in milliseconds
+MAX_SOURCE_BYTES = 1 << 20  # a student module larger than this is not sent to the worker
+MEMORY_BYTES = 4 << 30  # what a worker may allocate beyond what it starts with
+# The environment of the worker: nothing of the grader's (tokens, paths) comes along.
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
+              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": ""}
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading that must be sandboxed was asked for where the system offers no sandbox."""
 
 
 @dataclass
@@ -34,6 +54,7 @@ class Outcome:
     detail: str = ""
     events: list = field(default_factory=list)
     module: str = ""  # set when it happened while importing this student module
+    seconds: float = 0.0  # how long the request took
 
 
 def _describe_status(status):
@@ -43,75 +64,165 @@ def _describe_status(status):
         sig = os.WTERMSIG(status)
         name = {signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "an abort",
                 signal.SIGKILL: "being killed (out of memory?)", signal.SIGBUS: "a bus error",
-                signal.SIGFPE: "a floating-point exception"}.get(sig, signal.Signals(sig).name)
+                signal.SIGFPE: "a floating-point exception",
+                signal.SIGXCPU: "its CPU-time limit"}.get(sig, signal.Signals(sig).name)
         return f"the worker process crashed with {name}"
     return f"your code exited the process (exit code {os.WEXITSTATUS(status)})"
+
+
+class ZygoteLost(Exception):
+    """The zygote did not answer in time; it has been replaced."""
 
 
 class Zygote:
     """The process that imports torch once and forks workers; one can serve many Sandboxes.
 
-    solutions_dir: the reference solutions, which workers may not read (default: the kit's).
+    hidden: folders the workers must not see besides the kit itself (private tests, ...).
+    allow_unsandboxed: where the system offers no sandbox, run in practice mode instead of
+    raising SandboxUnavailable.
     """
 
-    def __init__(self, solutions_dir=SOLUTIONS):
+    def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True):
+        self.hidden = [manifest_mod.ROOT, SOLUTIONS, *map(os.path.abspath, hidden)]
+        self.python_guards = python_guards  # False only to test the operating system's walls alone
+        self.allow_unsandboxed, self.cpu_seconds = allow_unsandboxed, cpu_seconds
+        self.practice_reason = ""  # why this system gave no sandbox, once known
+        self.process = None
+        self._start()
+
+    @property
+    def sandbox_note(self) -> str:
+        """"" when workers are sandboxed; otherwise what every report must say."""
+        self._wait_ready()
+        return M.PRACTICE_MODE.format(reason=self.practice_reason) if self.practice_reason else ""
+
+    def _start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.root = tempfile.mkdtemp(prefix="grader-view-")  # empty: the workers' root is mounted on it
+        config = {"root": self.root, "hidden": self.hidden, "memory_bytes": MEMORY_BYTES,
+                  "cpu_seconds": self.cpu_seconds, "solutions": SOLUTIONS, "practice": bool(self.practice_reason),
+                  "python_guards": self.python_guards}
         self.log = tempfile.TemporaryFile()  # the zygote's own output, shown if it fails to start
         self.process = subprocess.Popen(
-            [sys.executable, "-B", WORKER, str(theirs.fileno()), solutions_dir], pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
+            [sys.executable, "-B", ZYGOTE, str(theirs.fileno()), json.dumps(config)], pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True,
+            env=WORKER_ENV, cwd="/")
         theirs.close()
         self.sock, self.ready = ours, False
 
     def _wait_ready(self):
-        if not self.ready:
-            self.sock.settimeout(STARTUP_TIMEOUT)
-            try:
-                msg = self.sock.recv(64)
-            except OSError:
-                msg = b""
-            self.sock.settimeout(None)
-            if msg != b"ready":
-                self.log.seek(0)
-                tail = self.log.read()[-2000:].decode(errors="replace")
-                raise RuntimeError(f"the grading worker did not start:\n{tail}")
-            self.ready = True
+        if self.ready:
+            return
+        self.sock.settimeout(STARTUP_TIMEOUT)
+        try:
+            msg = self.sock.recv(8192)
+        except OSError:
+            msg = b""
+        if msg.startswith(b"unavailable "):
+            reason = msg[len(b"unavailable "):].decode(errors="replace")
+            self._stop()
+            if not self.allow_unsandboxed:
+                raise SandboxUnavailable(M.SANDBOX_REQUIRED.format(reason=reason))
+            self.practice_reason = reason
+            self._start()
+            return self._wait_ready()
+        if not msg.startswith(b"ready "):
+            self.log.seek(0)
+            tail = self.log.read()[-2000:].decode(errors="replace")
+            self._stop()
+            raise RuntimeError(f"the grading worker did not start:\n{tail}")
+        self.ready = True
 
-    def spawn(self, target, output, forbid):
-        """A fresh worker for the modules in target, guarded for `forbid`.
-
-        Returns (pid, requests connection, read end of its events pipe); its output goes to
-        the file `output`.
-        """
+    def _ask(self, message, fds=()):
+        """Send one message, wait (with a deadline) for the one-line answer."""
         self._wait_ready()
+        try:
+            self.sock.settimeout(ZYGOTE_TIMEOUT)
+            socket.send_fds(self.sock, [message.encode()], list(fds))
+            reply = self.sock.recv(64)
+            if not reply:
+                raise OSError("the zygote ended")
+            return reply
+        except OSError:  # timeouts included: replace it, and let the caller fail one test
+            self.restart()
+            raise ZygoteLost() from None
+
+    def spawn(self, output, forbid):
+        """A fresh worker guarded for `forbid`: (its pid in the zygote's namespace, requests
+        connection, read end of its events pipe). Its output goes to the file `output`."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         events_r, events_w = os.pipe()
-        message = f"spawn {','.join(sorted(forbid)) or '-'} {target}".encode()
-        socket.send_fds(self.sock, [message], [theirs.fileno(), output.fileno(), events_w])
-        theirs.close()
-        os.close(events_w)
+        try:
+            reply = self._ask(f"spawn {','.join(sorted(forbid)) or '-'}", [theirs.fileno(), output.fileno(), events_w])
+        except ZygoteLost:
+            ours.close()
+            os.close(events_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(events_w)
         os.set_blocking(events_r, False)
-        return int(self.sock.recv(64)), ours, events_r
+        return int(reply), ours, events_r
 
-    def wait(self, pid):
-        """The exit status of a worker that has ended (or was killed)."""
-        self.sock.send(f"wait {pid}".encode())
-        reply = self.sock.recv(64)
+    def end(self, pid):
+        """End a worker; its exit status (None if unknown)."""
+        try:
+            reply = self._ask(f"kill {pid}")
+        except ZygoteLost:
+            return None
         return int(reply) if reply.isdigit() else None
 
-    def close(self):
+    def restart(self):
+        self._stop()
+        self._start()
+
+    def _stop(self):
         self.sock.close()
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
         self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def close(self):
+        self._stop()
+
+
+def read_sources(target, modules):
+    """The submission's modules as text: regular files only, each at most MAX_SOURCE_BYTES.
+
+    The worker never sees the folder itself; it gets exactly these, and nothing else from
+    it (no native extensions, no .pth files, no data).
+    """
+    files = {}
+    for module in modules:
+        path = os.path.join(target, f"{module}.py")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            files[module] = f"raise ImportError({M.SOURCE_UNREADABLE.format(module=module, reason=e.strerror)!r})"
+            continue
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not (info.st_mode & 0o170000 == 0o100000):
+                files[module] = f"raise ImportError({M.SOURCE_UNREADABLE.format(module=module, reason='not a regular file')!r})"
+            elif info.st_size > MAX_SOURCE_BYTES:
+                files[module] = f"raise ImportError({M.SOURCE_TOO_LARGE.format(module=module, limit=MAX_SOURCE_BYTES)!r})"
+            else:
+                files[module] = f.read(MAX_SOURCE_BYTES).decode("utf-8", "surrogateescape")
+    return files
 
 
 class Sandbox:
-    def __init__(self, target, timeout, zygote=None):
+    """One submission's connection to the workers, one exercise (policy) at a time."""
+
+    def __init__(self, target, timeout, zygote=None, modules=None):
         self.target, self.timeout = os.path.realpath(target), timeout
+        self.modules = modules or sorted({m for e in manifest_mod.load().exercises for m in e.modules})
         self.output = tempfile.TemporaryFile()  # what student code prints
         self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
         self.pid = self.conn = self.events = None
@@ -120,23 +231,21 @@ class Sandbox:
         self.imports = {}  # (module, policy) -> Outcome of a failed import (kept for the whole run)
         self.imported = set()  # modules the current worker has imported
 
+    @property
+    def sandbox_note(self):
+        return self.zygote.sandbox_note
+
     def _spawn(self):
-        self.pid, self.conn, self.events = self.zygote.spawn(self.target, self.output, self.policy)
+        self.pid, self.conn, self.events = self.zygote.spawn(self.output, self.policy)
         self.imported = set()
+        return self._exchange({"op": "load", "files": read_sources(self.target, self.modules)}, self.timeout)
 
     def kill(self):
-        """Kill the current worker and everything it started.
-
-        Returns (exit status, forbidden events it reported before ending).
-        """
+        """End the current worker. Returns (exit status, forbidden events it reported before ending)."""
         if self.pid is None:
             return None, []
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.conn.close()
-        status = self.zygote.wait(self.pid)
+        status = self.zygote.end(self.pid)
         try:
             raw = os.read(self.events, 65536)
         except BlockingIOError:
@@ -158,16 +267,33 @@ class Sandbox:
 
     # -- requests -----------------------------------------------------------------
     def _request(self, message, timeout):
-        from . import wire  # imports torch: kept out of start-up so the zygote starts first
+        start = time.monotonic()
         if self.pid is None:
-            self._spawn()
+            try:
+                failed = self._spawn()
+            except ZygoteLost:
+                self.pid = None
+                return Outcome("broken", detail=M.ZYGOTE_LOST, seconds=time.monotonic() - start)
+            if failed is not None:
+                failed.seconds = time.monotonic() - start
+                return failed
+        outcome = self._exchange(message, max(0.0, timeout - (time.monotonic() - start)))
+        outcome = outcome or Outcome("value")
+        outcome.seconds = time.monotonic() - start
+        return outcome
+
+    def _exchange(self, message, timeout):
+        """One request and its reply; None for a bare acknowledgement, else an Outcome."""
+        from .worker import wire  # imports torch: kept out of start-up so the zygote starts first
         self.seq += 1
         message["seq"] = self.seq
         try:
             deadline = time.monotonic() + timeout
-            self.conn.settimeout(timeout)  # a worker that stops reading cannot block us either
-            wire.send(self.conn, wire.dumps(message))
-            reply = wire.loads(wire.recv(self.conn, deadline=deadline))
+            data = wire.dumps(message)
+            self.conn.settimeout(max(timeout, 0.001))  # a worker that stops reading cannot block us either
+            wire.send(self.conn, data)
+            # a reply is a few times the size of what it answers, never more
+            reply = wire.loads(wire.recv(self.conn, deadline=deadline, limit=16 * len(data) + (4 << 20)))
         except TimeoutError:
             self.kill()
             return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
@@ -187,7 +313,9 @@ class Sandbox:
             return Outcome("broken", detail="the worker's reply was out of step (something wrote to its pipe)")
         if isinstance(reply.get("error"), dict):
             return Outcome("error", error={str(k): str(v) for k, v in reply["error"].items()})
-        return Outcome("value", value=reply.get("value"))
+        if "value" in reply:
+            return Outcome("value", value=reply.get("value"))
+        return None
 
     def import_module(self, module):
         """Import one student module in the current worker; failures stick for the run."""
@@ -203,8 +331,8 @@ class Sandbox:
         self.imports[key] = outcome
         return outcome
 
-    def run(self, modules, driver, forbid=(), **kwargs):
-        """Run one driver (kit/drivers.py) in a worker guarded for `forbid`; return its Outcome."""
+    def run(self, modules, driver, forbid=(), timeout=None, **kwargs):
+        """Run one driver (kit/worker/drivers.py) in a worker guarded for `forbid`; return its Outcome."""
         if frozenset(forbid) != self.policy:
             self.kill()
             self.policy = frozenset(forbid)
@@ -212,5 +340,5 @@ class Sandbox:
             failed = self.import_module(module)
             if failed is not None:
                 return Outcome(failed.kind, error=failed.error, detail=failed.detail,
-                               events=failed.events, module=module)
-        return self._request({"op": "run", "driver": driver, "kwargs": kwargs}, self.timeout)
+                               events=failed.events, module=module, seconds=failed.seconds)
+        return self._request({"op": "run", "driver": driver, "kwargs": kwargs}, timeout or self.timeout)

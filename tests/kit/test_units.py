@@ -6,7 +6,7 @@ import torch
 from conftest import MANIFEST
 
 from kit import messages as M
-from kit import wire
+from kit.worker import wire
 from kit.compare import expect_close, expect_grads
 from kit.settings import SettingsError, resolve
 
@@ -84,5 +84,6 @@ def test_settings_precedence_flag_then_environment_then_default():
 
 
 def test_the_grader_and_the_guards_agree_on_the_forbidden_exit_status():
-    from kit import guards, sandbox
+    from kit import sandbox
+    from kit.worker import guards
     assert sandbox.EXIT_FORBIDDEN == guards.EXIT_FORBIDDEN

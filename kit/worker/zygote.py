@@ -1,0 +1,226 @@
+"""The only processes where student code runs.
+
+Started by the grader (kit/sandbox.py) as `python kit/worker/zygote.py FD ROOT CONFIG`:
+  1. the first process enters new namespaces and builds a read-only view of the file system
+     in the empty folder ROOT (jail.enter), then forks
+  2. the zygote: PID 1 of the new PID namespace. It pivots into the view (jail.settle),
+     imports torch once, installs the convolution bans, says "ready", and forks one worker
+     per request from the grader. It never runs student code.
+  3. each worker locks itself (jail.lock: private /tmp, limits, no privileges, seccomp),
+     receives the submission's modules as text (it cannot read the submission folder),
+     installs the Python-level guards, and serves requests on its own socket:
+       {"op": "load", "files": {module: source}}     -> {"ok": True}
+       {"op": "import", "module": m}                 -> {"ok": True} | {"error": ...}
+       {"op": "run", "driver": d, "kwargs": {...}}   -> {"value": v} | {"error": ...}
+Replies use wire.py, never pickle; the grader never trusts a reply to say "passed".
+Where the system offers no sandbox, the first process says why and exits; the grader then
+starts it again with CONFIG's "practice" set, and steps 1 and 3's walls are left out.
+
+This folder is a package of its own: it imports only the standard library, torch, numpy and
+its own modules, so nothing of the grader's is ever loaded where student code runs.
+"""
+import importlib
+import importlib.abc
+import importlib.util
+import json
+import linecache
+import os
+import socket
+import sys
+import traceback
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = "submission"
+SUBMISSION_DIR = "/submission"  # where student modules appear to live (they exist only in memory)
+
+
+class Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports `submission.<module>` from source text the grader sent."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def find_spec(self, fullname, path, target=None):
+        package, _, name = fullname.partition(".")
+        if package == PACKAGE and name in self.files:
+            return importlib.util.spec_from_loader(fullname, self, origin=f"{SUBMISSION_DIR}/{name}.py")
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        name = module.__name__.partition(".")[2]
+        filename = f"{SUBMISSION_DIR}/{name}.py"
+        raw = self.files[name].encode("utf-8", "surrogateescape")
+        module.__file__ = filename
+        code = compile(raw, filename, "exec", dont_inherit=True)  # honours a coding line
+        text = raw.decode("utf-8", "replace")
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        exec(code, module.__dict__)
+
+
+def describe_error(exc):
+    """Type, message and the innermost place in the student's own files."""
+    import wire
+    info = {"type": type(exc).__name__, "message": str(exc)[:wire.MAX_TEXT]}
+    if isinstance(exc, SyntaxError) and exc.filename:
+        info["where"] = f"{os.path.basename(exc.filename)}, line {exc.lineno}"
+        info["line"] = (exc.text or "").strip()[:200]
+        info["message"] = exc.msg
+        return info
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(SUBMISSION_DIR + "/"):
+            info["where"] = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
+            info["line"] = (frame.line or "").strip()[:200]
+            break
+    return info
+
+
+def serve(conn, forbid, solutions_dir, sandboxed, python_guards=True):
+    import drivers
+    import guards
+    import torch
+    import wire
+    torch.set_num_threads(1)
+    sys.modules[PACKAGE] = types.ModuleType(PACKAGE)
+    sys.modules[PACKAGE].__path__ = []
+    first = wire.loads(wire.recv(conn))
+    if first.get("op") != "load":
+        os._exit(3)
+    sys.meta_path.insert(0, Sources({str(k): str(v) for k, v in first["files"].items()}))
+    wire.send(conn, wire.dumps({"seq": first["seq"], "ok": True}))
+    if python_guards:  # off only in the kit's own tests of the operating system's walls
+        guards.harden(forbid, solutions_dir, sandboxed)
+
+    def load(module):
+        return importlib.import_module(f"{PACKAGE}.{module}")
+
+    while True:
+        try:
+            request = wire.loads(wire.recv(conn))
+        except (EOFError, OSError):
+            os._exit(0)
+        seq = request["seq"]
+        try:
+            if request["op"] == "import":
+                load(request["module"])
+                reply = {"ok": True}
+            else:
+                value = drivers.DRIVERS[request["driver"]](load, **request["kwargs"])
+                reply = {"value": value}
+        except drivers.MissingName as e:
+            reply = {"error": {"type": "MissingName", "message": str(e)}}
+        except BaseException as e:  # KeyboardInterrupt and SystemExit from student code too
+            reply = {"error": describe_error(e)}
+        reply["seq"] = seq
+        try:
+            data = wire.dumps(reply)
+        except Exception as e:  # a value the format cannot carry
+            data = wire.dumps({"seq": seq, "error": {
+                "type": "UnsendableResult", "message": f"the result could not be sent back: {e}"}})
+        wire.send(conn, data)
+
+
+def start_worker(fds, forbid, config, sandboxed):
+    """In the fresh fork: its own session, ended with the zygote, locked, then serving."""
+    import guards
+    import jail
+    os.setsid()
+    jail.die_with_parent()
+    os.dup2(fds[1], 1)
+    os.dup2(fds[1], 2)
+    os.dup2(fds[2], guards.EVENTS_FD)
+    for fd in fds[1:]:
+        os.close(fd)
+    conn = socket.socket(fileno=fds[0])
+    if sandboxed:
+        jail.lock(config["memory_bytes"], config["cpu_seconds"])
+    serve(conn, forbid, "" if sandboxed else config.get("solutions", ""), sandboxed,
+          config.get("python_guards", True))
+
+
+def zygote(sock, config, sandboxed):
+    """Fork a worker for each request; end one and report its exit status when asked.
+
+    spawn FORBID, with three fds (requests, output, events): a worker guarded for the
+    comma-separated FORBID. kill PID: end that worker; the reply is its exit status.
+    """
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 8192, 3)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        words = msg.decode().split(" ")
+        if words[0] == "spawn" and len(fds) == 3:
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                try:
+                    start_worker(fds, [w for w in words[1].split(",") if w and w != "-"], config, sandboxed)
+                finally:
+                    os._exit(70)
+            for fd in fds:
+                os.close(fd)
+            sock.send(str(pid).encode())
+        elif words[0] == "kill":
+            import signal
+            for fd in fds:
+                os.close(fd)
+            try:
+                os.kill(int(words[1]), signal.SIGKILL)
+                _, status = os.waitpid(int(words[1]), 0)
+                sock.send(str(status).encode())
+            except (ChildProcessError, ProcessLookupError, ValueError):
+                sock.send(b"unknown")
+
+
+def enter_sandbox(sock, config):
+    """Steps 1 and 2. Returns in the zygote (PID 1 of the new namespace) with a note on
+    anything the view lacks; the first process stays behind, waiting for it, and ends with it."""
+    import jail
+    import seccomp_filter
+    if not sys.platform.startswith("linux"):
+        raise jail.Unavailable(f"no sandbox on {sys.platform} (Linux only)")
+    missing = seccomp_filter.available()
+    if missing:
+        raise jail.Unavailable(missing)
+    jail.enter(config["root"], jail.visible_paths(sys.path, HERE, config["hidden"]))
+    pid = os.fork()
+    if pid:
+        sock.close()
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    jail.die_with_parent()
+    return jail.settle()
+
+
+def main():
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    config = json.loads(sys.argv[2])
+    import jail
+    jail.die_with_parent()
+    note, sandboxed = "", False
+    if not config.get("practice"):
+        try:
+            note, sandboxed = enter_sandbox(sock, config), True
+        except (jail.Unavailable, OSError) as e:
+            sock.send(b"unavailable " + str(e).encode()[:4000])
+            os._exit(0)
+    import guards
+    import torch
+    guards.install_op_bans()
+    # Imported once here rather than in every fresh worker: torch.optim so that the optim
+    # watch never sees its module code run, and what the first backward(grad) imports (~1 s).
+    import torch.optim  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+    import torch.nested._internal.nested_tensor  # noqa: F401
+    sock.send(b"ready " + json.dumps({"sandboxed": sandboxed, "note": note}).encode())
+    zygote(sock, config, sandboxed)
+
+
+if __name__ == "__main__":
+    main()
