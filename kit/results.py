@@ -58,6 +58,9 @@ class Report:
     target: str
     exercises: list = field(default_factory=list)
     crash: str = ""  # set when the grading run itself broke; every unrun test then failed
+    # "" when student code ran inside the OS sandbox; otherwise why not (practice mode), e.g.
+    # "practice mode: not sandboxed (user namespaces are not available)". Every writer shows it.
+    sandbox_note: str = ""
 
     @property
     def score(self):
@@ -72,16 +75,20 @@ class Report:
              "exercises": [e.to_dict() for e in self.exercises]}
         if self.crash:
             d["error"] = self.crash
+        d["sandboxed"] = not self.sandbox_note
+        if self.sandbox_note:
+            d["sandbox_note"] = self.sandbox_note
         return d
 
 
-def build(manifest, names, outcomes, seed, timeout, target, crash="", only=""):
+def build(manifest, names, outcomes, seed, timeout, target, crash="", only="", sandbox_note=""):
     """outcomes: {(exercise, test): [(passed, message, rerun command), ...]}, one per case that ran.
 
     The tests come from the manifest, never from what ran: a test with no outcome failed.
     only: a rerun of one test -- the report then holds just that test.
+    sandbox_note: "" if student code ran in the OS sandbox, else why not (see Report).
     """
-    report = Report(seed=seed, timeout=timeout, target=target, crash=crash)
+    report = Report(seed=seed, timeout=timeout, target=target, crash=crash, sandbox_note=sandbox_note)
     for name in names:
         ex = manifest.get(name)
         result = ExerciseResult(name=name, title=ex.title)

@@ -99,7 +99,7 @@ def test_batch_writes_a_gradebook_and_a_report_per_submission(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(open(tmp_path / "out" / "gradebook.csv")))
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
-    assert list(rows[0]) == ["submission", *MANIFEST.names, "total", "max_score"]
+    assert list(rows[0]) == ["submission", *MANIFEST.names, "total", "max_score", "sandboxed"]
     assert [r["total"] for r in rows[:2]] == ["100", "0"]
     carol = json.loads((tmp_path / "out" / "carol.json").read_text())
     assert rows[2]["total"] == f"{carol['score']:g}" and 0 < carol["score"] < 100
