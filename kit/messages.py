@@ -48,3 +48,12 @@ BATCH_LANE_DIED = ("grading this submission ended its grading process ({how}), "
                    "also when graded again alone in a fresh one")
 BATCH_DEADLINE = ("grading this submission took longer than {limit:g} s in all, "
                   "the most --batch gives one submission: it was stopped")
+
+# the sandbox (kit/sandbox.py, kit/worker/jail.py)
+PRACTICE_MODE = "practice mode: not sandboxed ({reason})"
+SANDBOX_REQUIRED = ("this grading run must be sandboxed, but the system offers no sandbox here: {reason}. "
+                    "Grade on Linux with user namespaces and libseccomp, or pass --allow-unsandboxed "
+                    "(the report then says it was not sandboxed)")
+SOURCE_UNREADABLE = "{module}.py could not be read by the grader ({reason}): it must be a regular file"
+SOURCE_TOO_LARGE = "{module}.py is larger than {limit} bytes: the grader does not read it"
+ZYGOTE_LOST = "the grading worker stopped answering and was replaced"
