@@ -49,6 +49,10 @@ def parse(argv, manifest):
                    "(test_basic) or case (test_basic[2]), as failure messages suggest")
     p.add_argument("--fail-under", metavar="PCT", type=float,
                    help="exit 1 when the score is below PCT percent of the maximum")
+    p.add_argument("--require-sandbox", action="store_true", help="refuse to grade where the system offers "
+                   "no sandbox (implied by --batch, --tests and --gradescope: grades for an instructor)")
+    p.add_argument("--allow-unsandboxed", action="store_true", help="grade even where there is no sandbox "
+                   "(practice mode); every report says so")
     return p.parse_args(argv)
 
 
@@ -116,16 +120,32 @@ def main(argv=None):
             return usage_error("--case takes one exercise and one of its tests, e.g. "
                                "python grader.py conv2d --case 'test_basic[2]'")
 
+    required = bool(args.batch or given or args.gradescope or args.require_sandbox) and not args.allow_unsandboxed
     if args.watch:
         from kit import watch
         return watch.main(target, names, settings, tests_dir, manifest, ROOT)
+    from kit.sandbox import Sandbox, SandboxUnavailable, Zygote
     if args.batch:
         from kit import batch
+        if required:
+            try:  # milliseconds: the probe imports nothing
+                probe = Zygote(allow_unsandboxed=False, probe=True)
+                probe.check()
+                probe.close()
+            except SandboxUnavailable as e:
+                return usage_error(str(e))
+        batch.ALLOW_UNSANDBOXED = not required
         return batch.main(target, args.out, names, settings, tests_dir, manifest)
-    from kit.sandbox import Sandbox
-    sandbox = Sandbox(target, settings.timeout)  # starts importing torch in the worker now
+    # starts importing torch in the worker now; the workers see neither the kit nor the tests
+    sandbox = Sandbox(target, settings.timeout, hidden=[tests_dir], allow_unsandboxed=not required)
     warming = warm_up(names)
     from kit import report as writers, runner
+    if required:
+        try:
+            sandbox.zygote.check()
+        except SandboxUnavailable as e:
+            warming.join()
+            return usage_error(str(e))
     report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest,
                           case=args.case)
     warming.join()
@@ -137,9 +157,7 @@ def main(argv=None):
         writers.write_gradescope(report, args.gradescope, text)
     if args.junit:
         writers.write_junit(report, args.junit)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
-            f.write(writers.markdown(report))
+    writers.append_summary(report)  # GITHUB_STEP_SUMMARY, when set
     if args.fail_under is not None and report.score < args.fail_under / 100 * report.max_score:
         print(f"Score {report.score:g}/{report.max_score:g} is below --fail-under {args.fail_under:g}%")
         return 1

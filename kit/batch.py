@@ -37,6 +37,7 @@ STARTUP_ALLOWANCE = 300.0  # s: a lane's first submission also waits for its zyg
 TIMEOUTS_PER_TEST = 3  # how many per-call timeouts each grading test may take, in all
 
 _zygote = None  # one per lane process
+ALLOW_UNSANDBOXED = False  # set by main() before the lanes fork: --allow-unsandboxed
 
 
 def submissions(root):
@@ -54,8 +55,9 @@ def _grade_one(target, names, settings, tests_dir, manifest):
     global _zygote
     from .runner import grade
     from .sandbox import Sandbox, Zygote
-    if _zygote is None:
-        _zygote = Zygote()
+    if _zygote is None:  # the workers see neither the private tests nor the other submissions
+        _zygote = Zygote(hidden=[tests_dir, os.path.dirname(os.path.abspath(target))],
+                         allow_unsandboxed=ALLOW_UNSANDBOXED)
     sandbox = Sandbox(target, settings.timeout, zygote=_zygote)
     return grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest).to_dict()
 

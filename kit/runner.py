@@ -76,7 +76,10 @@ def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None,
             "--import-mode=importlib",
             "--target", target, "--seed", str(settings.seed), "--call-timeout", str(settings.timeout),
             "--exercises", ",".join(names), "--manifest", manifest.path, "--case", case, "-o", f"timeout={settings.timeout * 3 + 30:g}"]
-    crash = ""
+    if sandbox is None:
+        from .sandbox import Sandbox
+        sandbox = Sandbox(target, settings.timeout)
+    crash, note = "", ""
     gc.freeze()  # torch's millions of objects never become garbage: keep collections off them
     try:
         with warnings.catch_warnings():
@@ -91,7 +94,10 @@ def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None,
     except BaseException as e:  # never lose the report
         crash = f"grading stopped: {type(e).__name__}: {e}"
     finally:
-        if sandbox is not None:
-            sandbox.close()
+        try:
+            note = sandbox.sandbox_note
+        except Exception as e:  # the zygote never started: nothing ran, and the report says why
+            crash = crash or f"grading stopped: {type(e).__name__}: {e}"
+        sandbox.close()
     return results.build(manifest, names, collector.outcomes, settings.seed, settings.timeout,
-                         target, crash, only=case.split("[")[0])
+                         target, crash, only=case.split("[")[0], sandbox_note=note)

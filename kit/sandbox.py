@@ -31,7 +31,7 @@ ZYGOTE_TIMEOUT = 10.0  # the zygote only forks and reaps: it answers in millisec
 MAX_SOURCE_BYTES = 1 << 20  # a student module larger than this is not sent to the worker
 MEMORY_BYTES = 4 << 30  # what a worker may allocate beyond what it starts with
 # The environment of the worker: nothing of the grader's (tokens, paths) comes along.
-WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/worker-tmp", "TMPDIR": "/worker-tmp", "LANG": "C.UTF-8",
               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": ""}
 
@@ -82,18 +82,20 @@ class Zygote:
     raising SandboxUnavailable.
     """
 
-    def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True):
+    def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True, probe=False):
         self.hidden = [manifest_mod.ROOT, SOLUTIONS, *map(os.path.abspath, hidden)]
         self.python_guards = python_guards  # False only to test the operating system's walls alone
+        self.probe = probe  # only learn whether there is a sandbox; import nothing, serve nothing
         self.allow_unsandboxed, self.cpu_seconds = allow_unsandboxed, cpu_seconds
         self.practice_reason = ""  # why this system gave no sandbox, once known
+        self.view_note = ""  # what the sandbox's view lacks, if anything (no /proc, say)
         self.process = None
         self._start()
 
     @property
     def sandbox_note(self) -> str:
         """"" when workers are sandboxed; otherwise what every report must say."""
-        self._wait_ready()
+        self._wait_status()
         return M.PRACTICE_MODE.format(reason=self.practice_reason) if self.practice_reason else ""
 
     def _start(self):
@@ -101,23 +103,20 @@ class Zygote:
         self.root = tempfile.mkdtemp(prefix="grader-view-")  # empty: the workers' root is mounted on it
         config = {"root": self.root, "hidden": self.hidden, "memory_bytes": MEMORY_BYTES,
                   "cpu_seconds": self.cpu_seconds, "solutions": SOLUTIONS, "practice": bool(self.practice_reason),
-                  "python_guards": self.python_guards}
+                  "python_guards": self.python_guards, "probe": self.probe}
         self.log = tempfile.TemporaryFile()  # the zygote's own output, shown if it fails to start
         self.process = subprocess.Popen(
             [sys.executable, "-B", ZYGOTE, str(theirs.fileno()), json.dumps(config)], pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True,
             env=WORKER_ENV, cwd="/")
         theirs.close()
-        self.sock, self.ready = ours, False
+        self.sock, self.ready, self.status = ours, False, None
 
-    def _wait_ready(self):
-        if self.ready:
+    def _wait_status(self):
+        """The zygote's first word: sandboxed or not (milliseconds, before torch is imported)."""
+        if self.status is not None:
             return
-        self.sock.settimeout(STARTUP_TIMEOUT)
-        try:
-            msg = self.sock.recv(8192)
-        except OSError:
-            msg = b""
+        msg = self._recv_startup()
         if msg.startswith(b"unavailable "):
             reason = msg[len(b"unavailable "):].decode(errors="replace")
             self._stop()
@@ -125,13 +124,36 @@ class Zygote:
                 raise SandboxUnavailable(M.SANDBOX_REQUIRED.format(reason=reason))
             self.practice_reason = reason
             self._start()
-            return self._wait_ready()
-        if not msg.startswith(b"ready "):
-            self.log.seek(0)
-            tail = self.log.read()[-2000:].decode(errors="replace")
-            self._stop()
-            raise RuntimeError(f"the grading worker did not start:\n{tail}")
-        self.ready = True
+            return self._wait_status()
+        if not msg.startswith(b"status "):
+            self._fail_to_start()
+        self.status = json.loads(msg[len(b"status "):])
+        if self.status.get("note"):
+            self.view_note = self.status["note"]
+
+    def _wait_ready(self):
+        self._wait_status()
+        if not self.ready:
+            if self._recv_startup() != b"ready":
+                self._fail_to_start()
+            self.ready = True
+
+    def _recv_startup(self):
+        self.sock.settimeout(STARTUP_TIMEOUT)
+        try:
+            return self.sock.recv(8192)
+        except OSError:
+            return b""
+
+    def _fail_to_start(self):
+        self.log.seek(0)
+        tail = self.log.read()[-2000:].decode(errors="replace")
+        self._stop()
+        raise RuntimeError(f"the grading worker did not start:\n{tail}")
+
+    def check(self):
+        """Raise SandboxUnavailable now (not at the first test) if a required sandbox is missing."""
+        self._wait_status()
 
     def _ask(self, message, fds=()):
         """Send one message, wait (with a deadline) for the one-line answer."""
@@ -220,11 +242,12 @@ def read_sources(target, modules):
 class Sandbox:
     """One submission's connection to the workers, one exercise (policy) at a time."""
 
-    def __init__(self, target, timeout, zygote=None, modules=None):
+    def __init__(self, target, timeout, zygote=None, modules=None, **zygote_options):
+        """zygote: a shared one (else this Sandbox starts and owns one, with zygote_options)."""
         self.target, self.timeout = os.path.realpath(target), timeout
         self.modules = modules or sorted({m for e in manifest_mod.load().exercises for m in e.modules})
         self.output = tempfile.TemporaryFile()  # what student code prints
-        self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
+        self.zygote, self.owns_zygote = zygote or Zygote(**zygote_options), zygote is None
         self.pid = self.conn = self.events = None
         self.policy = frozenset()  # what the current worker is guarded against
         self.seq = 0

@@ -9,7 +9,7 @@ can reach can take it down. Three steps, in three processes:
   settle()       in the second zygote process, PID 1 of the new PID namespace: its own /proc,
                  pivot into the new root, become the namespace's (capability-less later) user.
   lock(...)      in each worker, after the fork and before any byte of student code: a private
-                 /tmp, resource limits, no new privileges, no capabilities, the seccomp filter.
+                 scratch folder, resource limits, no new privileges, no capabilities, the seccomp filter.
 
 The view holds only what Python and torch need (the standard library, site-packages, the
 system libraries, this folder) at the paths they have outside; everything else -- the kit
@@ -36,7 +36,8 @@ PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 NOBODY = 65534  # whom the namespace's root is outside, when the grader runs as root
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/etc/ld.so.cache")
 DEVICES = ("null", "zero", "full", "random", "urandom")
-SCRATCH_BYTES = 16 << 20  # each worker's private /tmp, and the largest file it may write
+SCRATCH = "/worker-tmp"  # each worker's private scratch folder ($TMPDIR): not /tmp, where a view may hold files
+SCRATCH_BYTES = 16 << 20  # its size, and the largest file a worker may write
 _SYSCALLS = {"x86_64": {"pivot_root": 155, "capset": 126}, "aarch64": {"pivot_root": 41, "capset": 91}}
 
 
@@ -191,7 +192,7 @@ def enter(root: str, paths: list[str]) -> None:
         if kind != "device":
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | extra)
         os.close(handle)
-    for folder in ("proc", "tmp", "old"):
+    for folder in ("proc", SCRATCH[1:], "old"):
         os.makedirs(folder, exist_ok=True)
 
 
@@ -232,9 +233,9 @@ def _address_space():
 
 
 def lock(memory_bytes: int, cpu_seconds: int, files: int = 256) -> None:
-    """A private scratch /tmp, limits, no privileges, and the seccomp filter."""
+    """A private scratch folder, limits, no privileges, and the seccomp filter."""
     _check(_LIBC.unshare(CLONE_NEWNS), "a private mount namespace")
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},mode=1777")
+    _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},mode=1777")
     limits = {resource.RLIMIT_AS: _address_space() + memory_bytes, resource.RLIMIT_CORE: 0,
               resource.RLIMIT_FSIZE: SCRATCH_BYTES, resource.RLIMIT_NOFILE: files,
               resource.RLIMIT_CPU: cpu_seconds, resource.RLIMIT_MEMLOCK: 0}

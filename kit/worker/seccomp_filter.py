@@ -14,7 +14,6 @@ The filter is inherited by nothing (nothing can be created) and cannot be remove
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 
 SCMP_ACT_ALLOW = 0x7FFF0000
@@ -54,10 +53,14 @@ class Unavailable(Exception):
     pass
 
 
+_LIB = []  # loaded once, in the first zygote process; every fork inherits it
+
+
 def _library():
-    name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-    try:
-        lib = ctypes.CDLL(name, use_errno=True)
+    if _LIB:
+        return _LIB[0]
+    try:  # by its soname: ctypes.util.find_library would run gcc or ldconfig
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
     except OSError:
         raise Unavailable("libseccomp is not installed (Debian/Ubuntu: apt-get install libseccomp2)") from None
     lib.seccomp_init.restype = ctypes.c_void_p
@@ -67,6 +70,7 @@ def _library():
                                            ctypes.POINTER(_ArgCmp)]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    _LIB.append(lib)
     return lib
 
 

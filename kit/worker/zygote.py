@@ -13,8 +13,10 @@ Started by the grader (kit/sandbox.py) as `python kit/worker/zygote.py FD ROOT C
        {"op": "import", "module": m}                 -> {"ok": True} | {"error": ...}
        {"op": "run", "driver": d, "kwargs": {...}}   -> {"value": v} | {"error": ...}
 Replies use wire.py, never pickle; the grader never trusts a reply to say "passed".
-Where the system offers no sandbox, the first process says why and exits; the grader then
-starts it again with CONFIG's "practice" set, and steps 1 and 3's walls are left out.
+The first message to the grader is "status {...}" (sandboxed or not) or "unavailable REASON",
+then "ready" once torch is imported. Where the system offers no sandbox, the first process
+says why and exits; the grader then starts it again with CONFIG's "practice" set, and the
+walls of steps 1 and 3 are left out. With CONFIG's "probe" set it ends after the status.
 
 This folder is a package of its own: it imports only the standard library, torch, numpy and
 its own modules, so nothing of the grader's is ever loaded where student code runs.
@@ -161,6 +163,8 @@ def zygote(sock, config, sandboxed):
                 sock.close()
                 try:
                     start_worker(fds, [w for w in words[1].split(",") if w and w != "-"], config, sandboxed)
+                except BaseException:
+                    traceback.print_exc()  # into the worker's output, which the grader keeps
                 finally:
                     os._exit(70)
             for fd in fds:
@@ -210,6 +214,9 @@ def main():
         except (jail.Unavailable, OSError) as e:
             sock.send(b"unavailable " + str(e).encode()[:4000])
             os._exit(0)
+    sock.send(b"status " + json.dumps({"sandboxed": sandboxed, "note": note}).encode())
+    if config.get("probe"):
+        os._exit(0)
     import guards
     import torch
     guards.install_op_bans()
@@ -218,7 +225,7 @@ def main():
     import torch.optim  # noqa: F401
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
     import torch.nested._internal.nested_tensor  # noqa: F401
-    sock.send(b"ready " + json.dumps({"sandboxed": sandboxed, "note": note}).encode())
+    sock.send(b"ready")
     zygote(sock, config, sandboxed)
 
 

@@ -116,7 +116,7 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
     assert "[tool.pytest.ini_options]" not in pyproject and "testpaths" not in pyproject
     assert "[project]" in pyproject and '"kit"' in pyproject
     workflow = (out / ".github" / "workflows" / "classroom.yml").read_text()
-    steps = re.findall(r"command: (python grader.py (\w+) --fail-under 100)\n.*\n\s+max-score: (\d+)", workflow)
+    steps = re.findall(r"command: (python grader.py (\w+) --fail-under 100 --require-sandbox)\n.*\n\s+max-score: (\d+)", workflow)
     assert [(name, int(points)) for _, name, points in steps] == [(e.name, e.max_score) for e in MANIFEST.exercises]
     assert f"runners: {','.join(MANIFEST.names)}" in workflow
     command = steps[0][0].split()[1:]

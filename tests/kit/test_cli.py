@@ -42,7 +42,7 @@ def test_grading_solutions_writes_the_json_report(tmp_path):
     total = MANIFEST.get("forward").max_score + MANIFEST.get("sgd").max_score
     assert "seed 12" in result.stdout and f"Total: {total}/{total}" in result.stdout
     report = json.loads(out.read_text())
-    assert set(report) == {"score", "max_score", "seed", "exercises"}
+    assert set(report) == {"score", "max_score", "seed", "exercises", "sandboxed"} and report["sandboxed"]
     assert (report["score"], report["max_score"], report["seed"]) == (total, total, 12)
     assert [e["name"] for e in report["exercises"]] == ["forward", "sgd"]
     for ex in report["exercises"]:
