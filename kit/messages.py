@@ -57,3 +57,11 @@ SANDBOX_REQUIRED = ("this grading run must be sandboxed, but the system offers n
 SOURCE_UNREADABLE = "{module}.py could not be read by the grader ({reason}): it must be a regular file"
 SOURCE_TOO_LARGE = "{module}.py is larger than {limit} bytes: the grader does not read it"
 ZYGOTE_LOST = "the grading worker stopped answering and was replaced"
+EXERCISE_BUDGET_SPENT = ("not run: this exercise's calls into your code have used up its time budget ({budget:g} s "
+                         "in all): look for a loop that never ends, or make it faster")
+SUBMISSION_BUDGET_SPENT = ("not run: the calls into your code have used up the whole submission's time budget "
+                           "({budget:g} s in all): look for loops that never end, or make them faster")
+WORKER_DID_NOT_START = "the grading worker could not start (not your code; please report this): {tail}"
+SANDBOX_SWITCHED_OFF = "GRADER_SANDBOX=off"
+REPLY_TOO_LARGE = ("your code's answer was {size} bytes, far more than this case asks for (at most {limit} "
+                   "bytes): check the shapes you return")

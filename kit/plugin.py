@@ -38,6 +38,13 @@ class _State:
         self.target = config.getoption("--target")
         self.timed_out = set()  # (exercise, test) that had a case time out
         self.current_exercise = None  # the exercise the current worker serves
+        # Time budgets, as multiples of the per-call timeout (manifest.toml [settings]): code that
+        # hangs, or sleeps just under the timeout in every call, cannot hold a grader for long.
+        timeout = self.settings.timeout
+        self.exercise_budget = timeout * float(self.manifest.settings.get("exercise_budget", 2))
+        self.submission_budget = timeout * float(self.manifest.settings.get("submission_budget", 6))
+        self.spent = {}  # exercise -> seconds its requests took
+
 
 
 def pytest_configure(config):
@@ -101,15 +108,24 @@ class Student:
         return self.run("call", [module], case, module=module, name=name, args=args, kwargs=kwargs)
 
     def run(self, driver, modules, case, **kwargs):
-        if self.test in self.state.timed_out:
+        state = self.state
+        if self.test in state.timed_out:
             # the test has lost its points already; its other cases would only cost time
             fail(M.SKIPPED_AFTER_TIMEOUT)
-        outcome = self.sandbox.run(modules, driver, forbid=self.forbid, **kwargs)
+        left_here = state.exercise_budget - state.spent.get(self.exercise, 0.0)
+        left_overall = state.submission_budget - sum(state.spent.values())
+        if left_here <= 0:
+            fail(M.EXERCISE_BUDGET_SPENT.format(budget=state.exercise_budget))
+        if left_overall <= 0:
+            fail(M.SUBMISSION_BUDGET_SPENT.format(budget=state.submission_budget))
+        timeout = min(state.settings.timeout, left_here, left_overall)
+        outcome = self.sandbox.run(modules, driver, forbid=self.forbid, timeout=timeout, **kwargs)
+        state.spent[self.exercise] = state.spent.get(self.exercise, 0.0) + outcome.seconds
         if outcome.kind == "value":
             return outcome.value
         if outcome.kind == "timeout":
-            self.state.timed_out.add(self.test)
-        fail(describe_failure(outcome, self.state.target), case)
+            state.timed_out.add(self.test)
+        fail(describe_failure(outcome, state.target), case)
 
 
 def describe_forbidden(event):

@@ -82,12 +82,15 @@ class Zygote:
     raising SandboxUnavailable.
     """
 
-    def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True, probe=False):
+    def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True, probe=False,
+                 answer_timeout=ZYGOTE_TIMEOUT):
         self.hidden = [manifest_mod.ROOT, SOLUTIONS, *map(os.path.abspath, hidden)]
         self.python_guards = python_guards  # False only to test the operating system's walls alone
         self.probe = probe  # only learn whether there is a sandbox; import nothing, serve nothing
+        self.answer_timeout = answer_timeout
         self.allow_unsandboxed, self.cpu_seconds = allow_unsandboxed, cpu_seconds
-        self.practice_reason = ""  # why this system gave no sandbox, once known
+        # why this system gave no sandbox, once known; GRADER_SANDBOX=off asks for practice mode
+        self.practice_reason = M.SANDBOX_SWITCHED_OFF if os.environ.get("GRADER_SANDBOX") == "off" else ""
         self.view_note = ""  # what the sandbox's view lacks, if anything (no /proc, say)
         self.process = None
         self._start()
@@ -116,6 +119,8 @@ class Zygote:
         """The zygote's first word: sandboxed or not (milliseconds, before torch is imported)."""
         if self.status is not None:
             return
+        if self.practice_reason and not self.allow_unsandboxed:
+            raise SandboxUnavailable(M.SANDBOX_REQUIRED.format(reason=self.practice_reason))
         msg = self._recv_startup()
         if msg.startswith(b"unavailable "):
             reason = msg[len(b"unavailable "):].decode(errors="replace")
@@ -159,7 +164,7 @@ class Zygote:
         """Send one message, wait (with a deadline) for the one-line answer."""
         self._wait_ready()
         try:
-            self.sock.settimeout(ZYGOTE_TIMEOUT)
+            self.sock.settimeout(self.answer_timeout)
             socket.send_fds(self.sock, [message.encode()], list(fds))
             reply = self.sock.recv(64)
             if not reply:
@@ -261,7 +266,13 @@ class Sandbox:
     def _spawn(self):
         self.pid, self.conn, self.events = self.zygote.spawn(self.output, self.policy)
         self.imported = set()
-        return self._exchange({"op": "load", "files": read_sources(self.target, self.modules)}, self.timeout)
+        failed = self._exchange({"op": "load", "files": read_sources(self.target, self.modules)}, self.timeout)
+        if failed is not None and failed.kind in ("crash", "broken"):  # no student code had run yet
+            self.output.seek(0)
+            tail = self.output.read()[-1500:].decode(errors="replace").strip()
+            self.output.seek(0, os.SEEK_END)
+            return Outcome("broken", detail=M.WORKER_DID_NOT_START.format(tail=tail or failed.detail))
+        return failed
 
     def kill(self):
         """End the current worker. Returns (exit status, forbidden events it reported before ending)."""
@@ -316,7 +327,8 @@ class Sandbox:
             self.conn.settimeout(max(timeout, 0.001))  # a worker that stops reading cannot block us either
             wire.send(self.conn, data)
             # a reply is a few times the size of what it answers, never more
-            reply = wire.loads(wire.recv(self.conn, deadline=deadline, limit=16 * len(data) + (4 << 20)))
+            limit = 16 * len(data) + (4 << 20)
+            reply = wire.loads(wire.recv(self.conn, deadline=deadline, limit=limit))
         except TimeoutError:
             self.kill()
             return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
@@ -325,6 +337,9 @@ class Sandbox:
             if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FORBIDDEN:
                 return Outcome("forbidden", events=events or ["unknown"])
             return Outcome("crash", detail=_describe_status(status))
+        except wire.ReplyTooLarge as e:
+            self.kill()
+            return Outcome("broken", detail=M.REPLY_TOO_LARGE.format(size=e.size, limit=limit))
         except wire.WireError as e:
             self.kill()
             return Outcome("broken", detail=f"the worker sent a malformed reply ({e})")

@@ -27,6 +27,12 @@ class WireError(Exception):
     """A message that does not follow this format (a forged or broken reply)."""
 
 
+class ReplyTooLarge(WireError):
+    def __init__(self, size):
+        super().__init__(f"a message of {size} bytes is over the limit")
+        self.size = size
+
+
 class Foreign:
     """Stands for a value of a type the format does not carry (a function, a module, ...)."""
 
@@ -161,7 +167,7 @@ def recv(sock, deadline=None, limit=MAX_MESSAGE_BYTES):
     even halfway through a frame) or WireError (a length over the limit)."""
     (length,) = struct.unpack("<Q", _recv_exact(sock, 8, deadline))
     if length > limit:
-        raise WireError(f"a message of {length} bytes is over the limit")
+        raise ReplyTooLarge(length)
     return _recv_exact(sock, length, deadline)
 
 
