@@ -65,3 +65,4 @@ WORKER_DID_NOT_START = "the grading worker could not start (not your code; pleas
 SANDBOX_SWITCHED_OFF = "GRADER_SANDBOX=off"
 REPLY_TOO_LARGE = ("your code's answer was {size} bytes, far more than this case asks for (at most {limit} "
                    "bytes): check the shapes you return")
+STOPPED_BY_BUDGET = "was stopped after {seconds:.2g} s, when the time budget for these calls ({budget:g} s in all) ran out"

@@ -125,6 +125,9 @@ class Student:
             return outcome.value
         if outcome.kind == "timeout":
             state.timed_out.add(self.test)
+            if timeout < state.settings.timeout:  # cut short by a budget, not by the per-call timeout
+                budget = state.exercise_budget if left_here <= left_overall else state.submission_budget
+                outcome.detail = M.STOPPED_BY_BUDGET.format(seconds=timeout, budget=budget)
         fail(describe_failure(outcome, state.target), case)
 
 

@@ -136,6 +136,9 @@ class Zygote:
         if self.status.get("note"):
             self.view_note = self.status["note"]
 
+    def wait_ready(self):
+        self._wait_ready()
+
     def _wait_ready(self):
         self._wait_status()
         if not self.ready:
@@ -301,6 +304,11 @@ class Sandbox:
 
     # -- requests -----------------------------------------------------------------
     def _request(self, message, timeout):
+        if self.pid is None:
+            try:
+                self.zygote.wait_ready()  # torch's import in the zygote is not the student's time
+            except ZygoteLost:
+                return Outcome("broken", detail=M.ZYGOTE_LOST)
         start = time.monotonic()
         if self.pid is None:
             try:

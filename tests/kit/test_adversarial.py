@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, build_submission
 
 from kit import messages as M
 
@@ -167,22 +167,27 @@ def test_torch_optim_is_caught_in_sgd(grade, submission, route):
 
 
 SOLUTION_ROUTES = {
-    "import": f"sys.path.insert(0, {ROOT!r})\nimport solutions.conv2d",
-    "importlib": f"sys.path.insert(0, {ROOT!r})\nimport importlib\nimportlib.import_module('solutions.conv2d')",
-    "open": f"open({os.path.join(ROOT, 'solutions', 'conv2d.py')!r}).read()",
-    "open through a relative path": f"import os\nos.chdir({os.path.join(ROOT, 'exercises')!r})\n"
-                                    "open('../solutions/./conv2d.py').read()",
-    "runpy": f"import runpy\nrunpy.run_path({os.path.join(ROOT, 'solutions', 'conv2d.py')!r})",
+    "import": f"sys.path.insert(0, {ROOT!r})\nimport solutions.conv2d as s",
+    "importlib": f"sys.path.insert(0, {ROOT!r})\nimport importlib\ns = importlib.import_module('solutions.conv2d')",
+    "open": f"s = {{}}\nexec(open({os.path.join(ROOT, 'solutions', 'conv2d.py')!r}).read(), s)",
+    "runpy": f"import runpy\ns = runpy.run_path({os.path.join(ROOT, 'solutions', 'conv2d.py')!r})",
+    "a relative path from the worker's folder": "import os\nos.chdir(os.path.dirname(__file__))\n"
+                                                "s = {}\nexec(open('../solutions/conv2d.py').read(), s)",
 }
 
 
 @pytest.mark.parametrize("route", list(SOLUTION_ROUTES))
-def test_reading_the_solutions_is_caught(grade, submission, route):
-    attack = "import sys\ntry:\n" + "".join("    " + line + "\n" for line in SOLUTION_ROUTES[route].splitlines()) \
-        + "except BaseException:\n    pass\n"
-    report = grade(submission({"conv2d": attack}), exercises=["conv2d", "conv_transpose2d"])
+def test_the_solutions_cannot_be_read(grade, tmp_path, route):
+    """A stub that hands over to the reference solution, reached every way: it earns nothing,
+    because the reference is not there to read."""
+    folder = build_submission(tmp_path / "s")
+    with open(os.path.join(folder, "conv2d.py"), "w") as f:
+        f.write("import sys\n" + SOLUTION_ROUTES[route] + "\n"
+                "def conv2d(*args, **kwargs):\n    return (s['conv2d'] if isinstance(s, dict) else s.conv2d)(*args, **kwargs)\n")
+    report = grade(folder, exercises=["conv2d", "conv_transpose2d"])
     assert exercise(report, "conv2d").score == 0
-    assert M.FORBIDDEN["solutions"] in exercise(report, "conv2d").first_failure.message
+    assert "No such file" in exercise(report, "conv2d").first_failure.message or \
+        "No module named 'solutions'" in exercise(report, "conv2d").first_failure.message
     assert full(report, "conv_transpose2d")
 
 
@@ -248,3 +253,20 @@ def test_nothing_outlives_a_grader_that_is_killed(tmp_path):
     while any(map(alive, spinning)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(alive, spinning)), "the worker outlived its grader"
+
+
+def test_sleeping_just_under_the_timeout_in_every_call_cannot_hold_the_grader(grade, submission):
+    """Each call returns just before the 1 s timeout: without the time budgets this would
+    take a minute; with them, an exercise costs at most 2 s and the run at most 6 s."""
+    import time
+    sleepy = "import time\ndef {}(*args, **kwargs):\n    time.sleep(0.9)\n"
+    folder = submission({"forward": sleepy.format("relu") + "\n" + sleepy.format("linear"),
+                         "conv2d": sleepy.format("conv2d"), "conv_transpose2d": sleepy.format("conv_transpose2d"),
+                         "loss": "import time\nclass MSELoss:\n    def __init__(self):\n        time.sleep(0.9)"})
+    start = time.monotonic()
+    report = grade(folder, exercises=["forward", "loss", "conv2d", "conv_transpose2d"], timeout=1)
+    assert time.monotonic() - start < 6 + 20  # the submission's budget, plus the grader's own work
+    messages = " ".join(t.message for e in report.exercises for t in e.tests)
+    assert M.EXERCISE_BUDGET_SPENT.format(budget=2) in messages
+    assert M.SUBMISSION_BUDGET_SPENT.format(budget=6) in messages
+    assert report.score == 0
