@@ -104,10 +104,12 @@ class Student:
         self.sandbox, self.state, self.exercise, self.test = sandbox, state, exercise, (exercise, test)
         self.forbid = state.manifest.get(exercise).forbid
 
-    def call(self, module, name, *args, case, **kwargs):
-        return self.run("call", [module], case, module=module, name=name, args=args, kwargs=kwargs)
+    def call(self, module, name, *args, case, lend=None, **kwargs):
+        return self.run("call", [module], case, lend=lend, module=module, name=name, args=args, kwargs=kwargs)
 
-    def run(self, driver, modules, case, **kwargs):
+    def run(self, driver, modules, case, lend=None, callbacks=None, **kwargs):
+        """Run a driver; lend: a kit.worker.shared.Region the worker uses in place;
+        callbacks(name, args): the grader's answers to the driver's call backs."""
         state = self.state
         if self.test in state.timed_out:
             # the test has lost its points already; its other cases would only cost time
@@ -119,7 +121,8 @@ class Student:
         if left_overall <= 0:
             fail(M.SUBMISSION_BUDGET_SPENT.format(budget=state.submission_budget))
         timeout = min(state.settings.timeout, left_here, left_overall)
-        outcome = self.sandbox.run(modules, driver, forbid=self.forbid, timeout=timeout, **kwargs)
+        outcome = self.sandbox.run(modules, driver, forbid=self.forbid, timeout=timeout, lend=lend,
+                                   callbacks=callbacks, **kwargs)
         state.spent[self.exercise] = state.spent.get(self.exercise, 0.0) + outcome.seconds
         if outcome.kind == "value":
             return outcome.value
@@ -135,6 +138,8 @@ def describe_forbidden(event):
     if "::" in event:
         family = "torch.optim" if "_fused_" in event else "convolution"
         return M.FORBIDDEN[family].format(event=event)
+    if event == "convolution":
+        return M.FORBIDDEN["convolution"].format(event=M.LIBRARY_CONVOLUTION)
     return M.FORBIDDEN.get(event, M.FORBIDDEN["unknown"])
 
 

@@ -30,6 +30,7 @@ STARTUP_TIMEOUT = 180.0
 ZYGOTE_TIMEOUT = 10.0  # the zygote only forks and reaps: it answers in milliseconds
 MAX_SOURCE_BYTES = 1 << 20  # a student module larger than this is not sent to the worker
 MEMORY_BYTES = 4 << 30  # what a worker may allocate beyond what it starts with
+MAX_CALLBACKS = 10000  # call backs one request may make (a training loop makes six per batch)
 # The environment of the worker: nothing of the grader's (tokens, paths) comes along.
 WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/worker-tmp", "TMPDIR": "/worker-tmp", "LANG": "C.UTF-8",
               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
@@ -303,7 +304,7 @@ class Sandbox:
         self.output.close()
 
     # -- requests -----------------------------------------------------------------
-    def _request(self, message, timeout):
+    def _request(self, message, timeout, fds=(), callbacks=None):
         if self.pid is None:
             try:
                 self.zygote.wait_ready()  # torch's import in the zygote is not the student's time
@@ -319,13 +320,18 @@ class Sandbox:
             if failed is not None:
                 failed.seconds = time.monotonic() - start
                 return failed
-        outcome = self._exchange(message, max(0.0, timeout - (time.monotonic() - start)))
+        outcome = self._exchange(message, max(0.0, timeout - (time.monotonic() - start)), fds, callbacks)
         outcome = outcome or Outcome("value")
         outcome.seconds = time.monotonic() - start
         return outcome
 
-    def _exchange(self, message, timeout):
-        """One request and its reply; None for a bare acknowledgement, else an Outcome."""
+    def _exchange(self, message, timeout, fds=(), callbacks=None):
+        """One request and its reply; None for a bare acknowledgement, else an Outcome.
+
+        Before its reply, the worker may call back (the grader's stand-ins for other
+        exercises): {"callback": name, "args": {...}} frames, each answered with
+        callbacks(name, args) -> {"result": value} or {"error": text}. The deadline covers all.
+        """
         from .worker import wire  # imports torch: kept out of start-up so the zygote starts first
         self.seq += 1
         message["seq"] = self.seq
@@ -333,10 +339,20 @@ class Sandbox:
             deadline = time.monotonic() + timeout
             data = wire.dumps(message)
             self.conn.settimeout(max(timeout, 0.001))  # a worker that stops reading cannot block us either
-            wire.send(self.conn, data)
+            wire.send(self.conn, data, fds)
             # a reply is a few times the size of what it answers, never more
             limit = 16 * len(data) + (4 << 20)
-            reply = wire.loads(wire.recv(self.conn, deadline=deadline, limit=limit))
+            for _ in range(MAX_CALLBACKS + 1):
+                reply = wire.loads(wire.recv(self.conn, deadline=deadline, limit=limit))
+                if not (isinstance(reply, dict) and "callback" in reply and reply.get("seq") == self.seq):
+                    break
+                if callbacks is None:
+                    raise wire.WireError("a call back where none was expected")
+                answer = callbacks(str(reply["callback"]), reply.get("args") or {})
+                self.conn.settimeout(max(deadline - time.monotonic(), 0.001))
+                wire.send(self.conn, wire.dumps({"seq": self.seq, **answer}))
+            else:
+                raise wire.WireError("too many call backs")
         except TimeoutError:
             self.kill()
             return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
@@ -377,8 +393,12 @@ class Sandbox:
         self.imports[key] = outcome
         return outcome
 
-    def run(self, modules, driver, forbid=(), timeout=None, **kwargs):
-        """Run one driver (kit/worker/drivers.py) in a worker guarded for `forbid`; return its Outcome."""
+    def run(self, modules, driver, forbid=(), timeout=None, lend=None, callbacks=None, **kwargs):
+        """Run one driver (kit/worker/drivers.py) in a worker guarded for `forbid`; return its Outcome.
+
+        lend: a kit.worker.shared.Region whose tensors (passed in kwargs as region[k]) the
+        worker uses in place; callbacks: answers the worker's call backs (see _exchange).
+        """
         if frozenset(forbid) != self.policy:
             self.kill()
             self.policy = frozenset(forbid)
@@ -387,4 +407,6 @@ class Sandbox:
             if failed is not None:
                 return Outcome(failed.kind, error=failed.error, detail=failed.detail,
                                events=failed.events, module=module, seconds=failed.seconds)
-        return self._request({"op": "run", "driver": driver, "kwargs": kwargs}, timeout or self.timeout)
+        fds = [lend.fd] if lend is not None else []
+        return self._request({"op": "run", "driver": driver, "kwargs": kwargs}, timeout or self.timeout,
+                             fds, callbacks)

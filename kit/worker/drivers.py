@@ -1,11 +1,34 @@
 """Scenarios the worker plays with student code; each returns plain data for the grader.
 
-A driver only exercises student code and reports what happened. It never judges:
-the grader compares what comes back with torch, in a process student code never touched.
+A driver only exercises student code and reports what it computed. It never judges, and
+reports no fact about how the values came about: student code runs in this process and
+could rewrite anything here. What decides points beyond the values is observed by the
+grader itself -- tensors it lends by memory (shared.py), whose in-place changes it reads,
+and the stand-ins for other exercises, which live in the grader and are called back
+(GRADER), so the order of calls is the grader's own record.
 `load(module)` imports a student module; `pick(load, module, name)` fetches one name.
 """
 import torch
 import torch.nn.functional as F
+
+import wire
+
+
+class Grader:
+    """Calls back into the grader during one request."""
+
+    def __init__(self, conn, seq):
+        self.conn, self.seq = conn, seq
+
+    def __call__(self, name, **args):
+        wire.send(self.conn, wire.dumps({"seq": self.seq, "callback": name, "args": args}))
+        reply = wire.loads(wire.recv(self.conn))
+        if reply.get("error") is not None:
+            raise RuntimeError(str(reply["error"]))
+        return reply.get("result")
+
+
+GRADER = None  # set for each request by the worker's loop
 
 
 class MissingName(Exception):
@@ -33,11 +56,14 @@ def call(load, module, name, args=(), kwargs=None):
 # forward and backward -------------------------------------------------------
 
 def mlp_forward(load, params, x):
+    """params: lent. After the first forward the grader writes `changed` into their memory:
+    a model that kept the very tensors it was given computes with the new values."""
     MLP = pick(load, "forward", "MLP")
     model = MLP(*params)
     got = list(model.parameters())
-    return {"parameters_are_inputs": len(got) == 4 and all(a is b for a, b in zip(got, params)),
-            "n_parameters": len(got), "forward": model.forward(x), "call": model(x)}
+    forward, call = model.forward(x), model(x)
+    GRADER("change_parameters")
+    return {"parameters": got, "forward": forward, "call": call, "after_change": model(x)}
 
 
 def mlp_backward(load, params, x, grad_output, initial_grads):
@@ -72,31 +98,30 @@ def loss_backward(load, cls, input, target):
 
 def _with_grads(params, grads):
     for p, g in zip(params, grads):
-        p.grad = _clone(g)
+        p.grad = g
     return [p.grad for p in params]
 
 
 def zero_grad(load, params, grads, set_to_none, as_generator, via_optimizer):
-    before = _with_grads(params, grads)
+    """params and grads: lent, so the grader sees for itself what was zeroed in place."""
+    _with_grads(params, grads)
     given = (p for p in params) if as_generator else params
     kwargs = {} if set_to_none is None else {"set_to_none": set_to_none}
     if via_optimizer:
         pick(load, "optim", "SGD")(given).zero_grad(**kwargs)
     else:
         pick(load, "optim", "zero_grad")(given, **kwargs)
-    return {"grads": [p.grad for p in params],
-            "same_object": [p.grad is b for p, b in zip(params, before)],
-            "params": params}
+    return {"grads": [p.grad for p in params]}
 
 
 def sgd_steps(load, params, steps, hparams, as_generator):
+    """params: lent; after each step the grader reads them from its own memory."""
     opt = pick(load, "optim", "SGD")((p for p in params) if as_generator else params, **hparams)
-    trajectory = []
     for grads in steps:
-        _with_grads(params, grads)
+        _with_grads(params, [_clone(g) for g in grads])
         opt.step()
-        trajectory.append([p.clone() for p in params])
-    return {"trajectory": trajectory}
+        GRADER("stepped")
+    return {"steps": len(steps)}
 
 
 def sgd_construct(load, params, hparams):
@@ -107,88 +132,49 @@ def sgd_construct(load, params, hparams):
     return {"raised": None, "message": ""}
 
 
-# training loop: torch-backed stand-ins, so only the loop itself is graded ----------
+# training loop: stand-ins that live in the grader, so only the loop itself is graded ------
 
-class _Log(list):
-    pass
+class _Remote:
+    """model, criterion or optimizer: each call is made by the grader, which keeps the log."""
+
+    def __init__(self, role):
+        self._role = role
 
 
-class StandInMLP:
-    def __init__(self, params, log):
-        self.params, self.log = [p.requires_grad_() for p in params], log
-
-    def parameters(self):
-        return iter(self.params)
-
+class RemoteModel(_Remote):
     def forward(self, x):
-        self.log.append("forward")
-        self.x = x
-        self.out = F.linear(torch.relu(F.linear(x, *self.params[:2])), *self.params[2:])
-        return self.out.detach()
+        return GRADER("forward", x=x)
 
-    __call__ = forward
+    def __call__(self, x):
+        return self.forward(x)
 
     def backward(self, grad_output):
-        self.log.append("backward")
-        self.out.backward(grad_output)  # accumulates, as loss.backward() does
+        return GRADER("backward", grad_output=grad_output)
 
 
-class StandInMSE:
-    def __init__(self, log):
-        self.log = log
-
+class RemoteLoss(_Remote):
     def forward(self, input, target):
-        self.log.append("loss")
-        self.diff = input - target
-        return (self.diff ** 2).mean()
+        return GRADER("loss", input=input, target=target)
 
-    __call__ = forward
+    def __call__(self, input, target):
+        return self.forward(input, target)
 
     def backward(self):
-        self.log.append("loss.backward")
-        return 2 * self.diff / self.diff.numel()
+        return GRADER("loss.backward")
 
 
-class StandInSGD:
-    """torch.optim.SGD(params, lr, momentum)'s arithmetic. Not torch.optim itself: its first
-    use imports torch._dynamo, which would cost every fresh worker two seconds."""
-
-    def __init__(self, params, lr, momentum, log):
-        self.params, self.lr, self.momentum, self.log = params, lr, momentum, log
-        self.buffers = [None] * len(params)
-
+class RemoteOptimizer(_Remote):
     def zero_grad(self, set_to_none=True):
-        self.log.append("zero_grad")
-        for p in self.params:
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
+        return GRADER("zero_grad", set_to_none=set_to_none)
 
-    @torch.no_grad()
     def step(self):
-        self.log.append("step")
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            g = p.grad
-            if self.momentum:
-                if self.buffers[i] is None:
-                    self.buffers[i] = g.clone()
-                else:
-                    self.buffers[i].mul_(self.momentum).add_(g)
-                g = self.buffers[i]
-            p.add_(g, alpha=-self.lr)
+        return GRADER("step")
 
 
-def train(load, params, stale_grads, batches, num_epochs, lr, momentum):
-    log = _Log()
-    model = StandInMLP(params, log)
-    for p, g in zip(model.params, stale_grads):
-        p.grad = _clone(g)  # left over from earlier work: the loop must clear it
+def train(load, batches, num_epochs):
     losses = pick(load, "training_loop", "train")(
-        model, StandInMSE(log), StandInSGD(model.params, lr, momentum, log), list(batches), num_epochs)
-    return {"losses": losses, "log": list(log), "params": [p.detach() for p in model.params]}
+        RemoteModel("model"), RemoteLoss("criterion"), RemoteOptimizer("optimizer"), list(batches), num_epochs)
+    return {"losses": losses}
 
 
 DRIVERS = {f.__name__: f for f in (call, mlp_forward, mlp_backward, loss_forward, loss_backward,

@@ -5,7 +5,10 @@ pickle from the worker could take over the grader. This format carries only
 data: a JSON header plus raw tensor bytes. Anything else the worker sends back
 arrives as a description ("<function>", "<MyClass>") that can only fail a test.
 
-Used by both sides; the worker loads it as a plain module, the grader as kit.wire.
+Tensors the grader lends by memory (shared.py) travel as {"lent": ...} nodes, with the
+memory's descriptor attached to the frame.
+
+Used by both sides; the worker loads it as a plain module, the grader as kit.worker.wire.
 """
 import json
 import socket
@@ -14,6 +17,11 @@ import time
 
 import numpy as np
 import torch
+
+try:
+    from . import shared  # the grader: kit.worker.shared
+except ImportError:
+    import shared  # the worker: a plain module beside this one
 
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # a reply larger than this is a failure, not an OOM
 MAX_TEXT = 4000  # error messages and reprs are cut to this many characters
@@ -48,6 +56,8 @@ def _encode(value, blobs, depth=0):
         return {"foreign": "nested too deeply", "text": ""}
     if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, shared.Lent):
+        return value.region.node(value.index)
     if isinstance(value, str):
         return str(value[:MAX_TEXT * 4])
     if isinstance(value, int):
@@ -107,6 +117,14 @@ def _decode(node, blobs):
         if numel == 0:
             return torch.empty(shape, dtype=dtype)
         return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
+    if "lent" in node:
+        dtype = _DTYPES.get(node["dtype"])
+        if dtype is None:
+            raise WireError("bad lent tensor header")
+        try:
+            return shared.lent_tensor(node, dtype)
+        except (ValueError, TypeError) as e:
+            raise WireError(str(e)) from None
     if "ndarray" in node:
         dtype = np.dtype(node["dtype"])
         if dtype.kind not in "biufc" or dtype.hasobject:
@@ -157,21 +175,27 @@ def loads(data):
         raise WireError(f"{type(e).__name__}: {e}") from None
 
 
-def send(sock, data):
-    """One frame: an 8-byte length, then the bytes."""
-    sock.sendall(struct.pack("<Q", len(data)) + data)
+def send(sock, data, fds=()):
+    """One frame: an 8-byte length, then the bytes; fds ride along with the length."""
+    head = struct.pack("<Q", len(data))
+    if fds:
+        socket.send_fds(sock, [head], list(fds))
+        sock.sendall(data)
+    else:
+        sock.sendall(head + data)
 
 
-def recv(sock, deadline=None, limit=MAX_MESSAGE_BYTES):
+def recv(sock, deadline=None, limit=MAX_MESSAGE_BYTES, fds=None):
     """One frame, or: EOFError (the other side is gone), TimeoutError (the deadline passed,
-    even halfway through a frame) or WireError (a length over the limit)."""
-    (length,) = struct.unpack("<Q", _recv_exact(sock, 8, deadline))
+    even halfway through a frame) or WireError (a length over the limit).
+    fds: a list that receives the descriptors sent with the frame (the worker's side only)."""
+    (length,) = struct.unpack("<Q", _recv_exact(sock, 8, deadline, fds))
     if length > limit:
         raise ReplyTooLarge(length)
     return _recv_exact(sock, length, deadline)
 
 
-def _recv_exact(sock, n, deadline):
+def _recv_exact(sock, n, deadline, fds=None):
     chunks, got = [], 0
     while got < n:
         if deadline is not None:
@@ -180,7 +204,11 @@ def _recv_exact(sock, n, deadline):
                 raise TimeoutError
             sock.settimeout(remaining)
         try:
-            chunk = sock.recv(min(n - got, 1 << 20))
+            if fds is not None and not chunks:
+                chunk, received, _, _ = socket.recv_fds(sock, n, 4)
+                fds.extend(received)
+            else:
+                chunk = sock.recv(min(n - got, 1 << 20))
         except socket.timeout:
             raise TimeoutError from None
         if not chunk:

@@ -1,10 +1,13 @@
 """Grading tests for the forward exercise: linear, relu, MLP against torch."""
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from kit.cases import Case, describe
 from kit.compare import expect_close, expect_result, fail
+from kit.worker.shared import Region
 
 pytestmark = pytest.mark.exercise("forward")
 
@@ -34,9 +37,12 @@ def test_relu(student, rng, i):
     x = rng.randn(rng.int(1, 5), rng.int(1, 6), dtype=rng.dtype())
     x.view(-1)[::3] = 0.0  # relu at exactly zero
     case = Case(describe(x=x) + ", with exact zeros", (x,))
-    before = x.clone()
-    got = student.call("forward", "relu", x, case=case)
-    expect_close(got, torch.relu(before), "relu output", case)
+    lent = Region([x])  # x lives in memory the grader reads back: changing it in place shows
+    got = student.call("forward", "relu", lent[0], case=case, lend=lent)
+    expect_close(got, torch.relu(x), "relu output", case)
+    if not torch.equal(lent.now(0), x):
+        fail("relu changed its input x in place: return a new tensor and leave x as it was "
+             "(x.clamp(min=0), not x.clamp_(min=0) or x[x < 0] = 0)", case)
 
 
 def mlp_params(rng, dtype, n_in, hidden, n_out):
@@ -51,11 +57,32 @@ def test_mlp(student, rng, i):
     params = mlp_params(rng, dtype, n_in, hidden, n_out)
     x = rng.randn(*([rng.int(1, 5)] if i else []), n_in, dtype=dtype)
     case = Case(describe(x=x, w1=params[0], w2=params[2]))
-    got = student.run("mlp_forward", ["forward"], case, params=params, x=x)
+    lent = Region(params)  # the grader changes them in place halfway, and reads them back
+    changed = mlp_params(rng, dtype, n_in, hidden, n_out)
+
+    def callbacks(name, args):
+        for k, p in enumerate(changed):
+            lent.view(k).copy_(p)
+        return {"result": None}
+    got = student.run("mlp_forward", ["forward"], case, params=lent.lent(), x=x, lend=lent, callbacks=callbacks)
     expected = F.linear(torch.relu(F.linear(x, *params[:2])), *params[2:])
-    expect_result(got, ["parameters_are_inputs", "n_parameters", "forward", "call"], case)
-    if not got["parameters_are_inputs"]:
-        fail(f"MLP.parameters() should return [w1, b1, w2, b2], the very tensors given to "
-             f"__init__ (not copies); it returned {got['n_parameters']} tensors that are not those", case)
+    expect_result(got, ["parameters", "forward", "call", "after_change"], case)
     expect_close(got["forward"], expected, "MLP.forward(x)", case)
     expect_close(got["call"], expected, "MLP(x)", case)
+    returned = got["parameters"]
+    if not isinstance(returned, list) or len(returned) != 4 or not all(isinstance(p, torch.Tensor) for p in returned):
+        fail(f"MLP.parameters() should return the four tensors [w1, b1, w2, b2]; it returned "
+             f"{len(returned) if isinstance(returned, list) else 'something else than a list of'} items", case)
+    after = F.linear(torch.relu(F.linear(x, *changed[:2])), *changed[2:])
+    def same(a, b):
+        return [p.shape == c.shape and torch.equal(p, c) for p, c in zip(a, b)]
+    if not all(same(returned, changed)):
+        if all(same(returned, params)):
+            fail("MLP.parameters() returned copies of w1, b1, w2, b2: when the grader changed the tensors "
+                 "given to __init__ in place, the ones it returned kept the old values. Return the very "
+                 "tensors (an optimizer updates them in place)", case)
+        if any(all(same(returned, [changed[k] for k in order])) for order in itertools.permutations(range(4))):
+            fail("MLP.parameters() returned w1, b1, w2, b2 in another order: return [w1, b1, w2, b2]", case)
+        fail("MLP.parameters() returned tensors that are not w1, b1, w2, b2 (the tensors given to __init__)", case)
+    expect_close(got["after_change"], after, "MLP(x) after the grader changed w1, b1, w2, b2 in place "
+                 "(the model must compute with the very tensors it was given)", case)

@@ -4,6 +4,7 @@ import torch
 
 from kit.cases import Case, describe
 from kit.compare import expect_close, expect_result, fail
+from kit.worker.shared import Region
 
 pytestmark = pytest.mark.exercise("sgd")
 
@@ -67,20 +68,32 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False)
     if as_generator:
         label += ", params given as a generator"
     case = Case(label)
-    got = expect_result(student.run("sgd_steps", ["optim"], case, params=params, steps=steps,
-                                    hparams=hparams, as_generator=as_generator), ["trajectory"], case)
+    lent = Region(params)  # the parameters live in memory the grader reads after every step
+    trajectory = []
+
+    def callbacks(name, args):
+        if name != "stepped":
+            return {"error": f"unknown call back {name!r}"}
+        trajectory.append([lent.now(k) for k in range(len(params))])
+        return {"result": None}
+    got = expect_result(student.run("sgd_steps", ["optim"], case, lend=lent, callbacks=callbacks, params=lent.lent(),
+                                    steps=steps, hparams=hparams, as_generator=as_generator), ["steps"], case)
     expected = torch_trajectory(params, steps, hparams)
-    if len(got["trajectory"]) != len(expected) or any(len(step) != len(params) for step in got["trajectory"]):
-        expect_result(None, ["trajectory"], case)  # the driver records every step: this is tampering
+    if got["steps"] != len(expected) or len(trajectory) != len(expected):
+        expect_result(None, ["steps"], case)  # the driver reports every step: this is tampering
     variants = {}
 
     def mistaken(key, s, k):
         if key not in variants:
             variants[key] = mistaken_trajectory(params, steps, hparams, key)
         return variants[key][s][k]
-    for s, (g_step, e_step) in enumerate(zip(got["trajectory"], expected)):
+    for s, (g_step, e_step) in enumerate(zip(trajectory, expected)):
         for k, (g, e) in enumerate(zip(g_step, e_step)):
-            expect_close(g, e, f"parameter {k} after step {s + 1} (updated in place?)", case,
+            if s == 0 and torch.equal(g, params[k]) and not torch.equal(e, params[k]):
+                fail(f"parameter {k} was unchanged after step 1 (the grader reads its memory: it still holds the "
+                     "starting values): either step() skipped it, or it bound a new tensor (p = p - ...) instead "
+                     "of updating the parameter in place (p.add_(...), p -= ...)", case)
+            expect_close(g, e, f"parameter {k} after step {s + 1}", case,
                          {key: (lambda key=key, s=s, k=k: mistaken(key, s, k)) for key in MISTAKES})
 
 

@@ -4,6 +4,7 @@ import torch
 
 from kit.cases import Case
 from kit.compare import expect_close, expect_result, fail, named
+from kit.worker.shared import Region
 
 pytestmark = pytest.mark.exercise("zero_grad")
 
@@ -31,11 +32,20 @@ def check(student, rng, set_to_none, as_generator, via_optimizer):
     call = f"SGD(params).zero_grad({arg})" if via_optimizer else f"zero_grad(params{', ' * bool(arg)}{arg})"
     case = Case(f"{call} on 3 parameters whose grads are [tensor, None, tensor]"
                 + (", params given as a generator" if as_generator else ""))
-    got = expect_result(student.run("zero_grad", ["optim"], case, params=params, grads=grads,
+    # parameters and gradients live in memory the grader reads back itself
+    lent = Region(params + [g for g in grads if g is not None])
+    where = {}  # parameter k -> index of its gradient in `lent`
+    for k, g in enumerate(grads):
+        if g is not None:
+            where[k] = len(params) + len(where)
+    got = expect_result(student.run("zero_grad", ["optim"], case, lend=lent, params=lent.lent()[:len(params)],
+                                    grads=[lent[where[k]] if k in where else None for k in range(len(grads))],
                                     set_to_none=set_to_none, as_generator=as_generator,
                                     via_optimizer=via_optimizer),
-                        ["grads", "same_object", "params"], case)
+                        ["grads"], case)
     expected = reference(params, grads, set_to_none)
+    if not isinstance(got["grads"], list) or len(got["grads"]) != len(params):
+        expect_result(None, ["grads"], case)  # the driver reports every parameter: this is tampering
     for k, (g, e) in enumerate(zip(got["grads"], expected)):
         name = f"parameter {k}'s .grad"
         if e is None and g is not None:
@@ -46,11 +56,11 @@ def check(student, rng, set_to_none, as_generator, via_optimizer):
                 fail(named("set_to_none_ignored",
                            f"{name} should be zeroed in place with set_to_none=False, but it was set to None"), case)
             expect_close(g, e, name, case)
-            if not got["same_object"][k]:
-                fail(f"{name} was replaced by a new tensor: zero it in place (p.grad.zero_()) so "
-                     "that anything holding it sees the zeros", case)
-    for k, (p, before) in enumerate(zip(got["params"], params)):
-        expect_close(p, before, f"parameter {k} (zero_grad must not change parameters)", case)
+            if not torch.equal(lent.now(where[k]), e):
+                fail(f"{name} was replaced by a new tensor: the gradient the parameter had still holds its old "
+                     "values. Zero it in place (p.grad.zero_()) so that anything holding it sees the zeros", case)
+    for k, before in enumerate(params):
+        expect_close(lent.now(k), before, f"parameter {k} (zero_grad must not change parameters)", case)
 
 
 @pytest.mark.parametrize("set_to_none, as_generator", [(None, False), (True, False), (None, True)])

@@ -38,6 +38,17 @@ def relu(x):
     W("parameters are copies", "forward", "forward", "test_mlp", '''
 MLP.parameters = lambda self: [self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
 '''),
+    W("parameters in another order", "forward", "forward", "test_mlp", '''
+MLP.parameters = lambda self: [self.w1, self.w2, self.b1, self.b2]
+'''),
+    W("the model keeps copies of its weights", "forward", "forward", "test_mlp", '''
+_init = MLP.__init__
+MLP.__init__ = lambda self, w1, b1, w2, b2: _init(self, w1.clone(), b1.clone(), w2.clone(), b2.clone())
+'''),
+    W("relu in place", "forward", "forward", "test_relu", '''
+def relu(x):
+    return x.clamp_(min=0)
+'''),
     # loss -------------------------------------------------------------------
     W("mse sums instead of averaging", "loss", "loss", "test_mse", '''
 def _forward(self, input, target):
