@@ -2,11 +2,10 @@
 
 manifest.py       reads manifest.toml: exercises in order, tests and points, hints, settings
 settings.py       the effective seed and timeout (command line > environment > default)
-sandbox.py        the grader's side of the worker: requests, deadlines, crashes, kill and replace
-worker.py         the process where student code runs (a zygote that forks one worker at a time)
-guards.py         what student code may not do there: forbidden ops end the worker; an audit hook
-drivers.py        the scenarios the worker plays with student code (stand-ins for other exercises)
-wire.py           the data-only format between the two sides (never pickle)
+sandbox.py        the grader's side of the workers: requests, deadlines, budgets, kill and replace
+worker/           where student code runs, a package of its own (its __init__ maps it): the
+                  zygote and workers, the OS sandbox (jail.py, seccomp_filter.py), the rules
+                  (guards.py), the drivers, lent memory (shared.py), the wire format
 plugin.py         the pytest plugin behind tests/grading: the student and rng fixtures
 cases.py          seeded random cases and their labels
 compare.py        comparisons with torch's answer, per-dtype tolerances, naming known mistakes

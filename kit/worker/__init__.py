@@ -6,5 +6,6 @@ jail.py            the operating system's walls: namespaces, a read-only view, l
 seccomp_filter.py  the system calls a worker may not make
 guards.py          the exercises' rules (forbidden computations end the worker), an audit hook
 drivers.py         the scenarios the worker plays with student code
+shared.py          tensors the grader lends by memory, whose in-place changes it reads itself
 wire.py            the data-only format between grader and worker (never pickle)
 """

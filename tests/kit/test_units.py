@@ -1,9 +1,11 @@
 """The pieces on their own: the wire format, the comparisons, the settings precedence."""
+import os
+
 import numpy as np
 import pytest
 import torch
 
-from conftest import MANIFEST
+from conftest import MANIFEST, ROOT
 
 from kit import messages as M
 from kit.worker import wire
@@ -87,3 +89,25 @@ def test_the_grader_and_the_guards_agree_on_the_forbidden_exit_status():
     from kit import sandbox
     from kit.worker import guards
     assert sandbox.EXIT_FORBIDDEN == guards.EXIT_FORBIDDEN
+
+
+def test_the_worker_package_imports_only_the_standard_library_torch_numpy_and_itself():
+    """Nothing of the grader's is loaded where student code runs (kit/worker/ is a trust boundary)."""
+    import ast
+    import sys
+    folder = os.path.join(ROOT, "kit", "worker")
+    own = {name[:-3] for name in os.listdir(folder) if name.endswith(".py")}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(folder, name)) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                roots = [(node.module or "").split(".")[0]] if node.level == 0 else [a.name for a in node.names]
+            else:
+                continue
+            for root in roots:
+                assert root in sys.stdlib_module_names or root in {"torch", "numpy"} or root in own, (name, root)
