@@ -201,7 +201,23 @@ z = Zygote(python_guards=False)
 box = Sandbox({solutions!r}, 30, zygote=z)
 out = box.run(["forward"], "call", module="forward", name="relu", args=(torch.tensor([-1.0, 2.0]),))
 print("uid", os.getuid(), "note", repr(z.sandbox_note), "relu", out.value.tolist())
+box.close()
+box = Sandbox({folder!r}, 30, zygote=z)
+print("walls", box.run(["forward"], "call", module="forward", name="probe").value)
 box.close(); z.close()
+"""
+WALLS = """
+import os, socket
+def probe():
+    seen = []
+    for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(1, 9),
+                    lambda: open("/usr/x", "w"), lambda: os.listdir({solutions!r})):
+        try:
+            attempt()
+            seen.append("allowed")
+        except OSError as e:
+            seen.append(type(e).__name__)
+    return [seen, [p for p in os.listdir("/proc") if p.isdigit()] == [str(os.getpid())]]
 """
 
 
@@ -209,8 +225,12 @@ def test_the_sandbox_works_for_an_unprivileged_user(tmp_path):
     """CI runs as root: drop to nobody, in a private mount namespace where the folders that
     hold Python (pyenv under /root, 0700) are made passable, without touching the machine."""
     script = tmp_path / "probe.py"
-    script.write_text(UNPRIVILEGED_PROBE.format(root=ROOT, solutions=SOLUTIONS))
-    os.chmod(tmp_path, 0o755)
+    folder = build_submission(tmp_path / "s", [("forward", WALLS.format(solutions=SOLUTIONS))])
+    script.write_text(UNPRIVILEGED_PROBE.format(root=ROOT, solutions=SOLUTIONS, folder=folder, probe=""))
+    for path in (tmp_path, folder):
+        os.chmod(path, 0o755)
+    for name in os.listdir(folder):
+        os.chmod(os.path.join(folder, name), 0o644)
     os.chmod(script, 0o644)
     if os.geteuid() != 0:
         command = [sys.executable, "-B", str(script)]
@@ -231,4 +251,6 @@ def test_the_sandbox_works_for_an_unprivileged_user(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd="/tmp")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "note ''" in result.stdout and "relu [0.0, 2.0]" in result.stdout
+    walls = "['PermissionError', 'PermissionError', 'PermissionError', 'OSError', 'FileNotFoundError'], True"
+    assert f"walls [{walls}]" in result.stdout, result.stdout
     assert os.geteuid() != 0 or "uid 65534" in result.stdout
