@@ -15,14 +15,16 @@ KIT_ERROR = "the grading test itself failed (please report this): {error}"
 
 FORBIDDEN = {
     "convolution": "called {event}, a built-in convolution (F.conv2d, nn.Conv2d, torch.conv2d, "
-                   "F.unfold and F.fold all end there): write the loops yourself",
-    "autograd": "used autograd (loss.backward() or torch.autograd.grad): in this exercise you "
-                "compute every gradient by hand with the chain rule",
+                   "F.unfold, F.fold, numpy's correlate/convolve and torch's own decompositions all "
+                   "end there): write the loops yourself",
+    "autograd": "used autograd (loss.backward(), torch.autograd.grad, torch.func, dual tensors or a "
+                "graph's nodes): in this exercise you compute every gradient by hand with the chain rule",
     "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
                    "update the tensors yourself",
     "solutions": "tried to read the reference solutions",
     "unknown": "ended the worker with the grader's own code for a forbidden call",
 }
+LIBRARY_CONVOLUTION = "a library's convolution function"  # {event} when no operator name is known
 
 # what came back instead of a tensor
 WRONG_TYPE = "{what} should be a torch.Tensor, but your code returned {got}"

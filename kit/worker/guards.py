@@ -3,24 +3,28 @@
 Forbidden computations end the worker at once, after writing their name to EVENTS_FD: an
 exit cannot be caught or hidden by student code, and the grader reads the exit status
 (EXIT_FORBIDDEN), not anything the worker says about itself.
-- Convolution: a kernel override on every convolution / im2col / col2im operator, in every
-  namespace and CPU backend (F.conv2d, nn.Conv2d, torch.conv2d, F.unfold, F.fold, torch.ops.*,
-  mkldnn and quantized kernels all end there). Installed once in the zygote, before any
-  student module exists. No Python runs for allowed ops, so honest loops stay fast.
-- Autograd (when the exercise forbids it): the C call `run_backward`, which Tensor.backward,
-  torch.autograd.backward, torch.autograd.grad and torch.autograd.functional all reach
-  (torch.func cannot even start in a worker: it needs to write temporary files); torch.optim:
-  any call into torch/optim. Both by sys.setprofile, set once per worker for its exercise.
+- Convolution, in every worker: a kernel override on every convolution / im2col / col2im /
+  unfold_backward operator, in every namespace and CPU backend (F.conv2d, nn.Conv2d,
+  torch.conv2d, F.unfold, F.fold, torch.ops.*, mkldnn and quantized kernels all end there), and
+  on the fused optimizer kernels. Installed once in the zygote, before any student module
+  exists. No Python runs for allowed ops, so honest loops stay fast.
+- The exercises' rules (autograd, torch.optim, the convolutions of other libraries), switched
+  on per worker by its exercise's `forbid` list: rules.py says how each is enforced.
 - Reading the reference solutions, however it is tried (import, open, exec of the file).
 
 Then an audit hook (sys.addaudithook: it cannot be removed) refuses what could tamper with
-grading: replacing the guards (sys.setprofile/settrace, swapping the code or defaults of a
-function of this file), finding them (gc.get_objects/get_referrers), ctypes, writing files, starting
-processes, signalling other processes and opening sockets. The guards keep their state in
-default arguments, which that hook protects.
+grading: replacing the guards (sys.setprofile/settrace, swapping or reading the code or
+defaults of a guard function), finding them (gc.get_objects/get_referrers), ctypes (it writes
+any memory), making code objects, re-importing or re-running a module the zygote loaded (that
+would bring back pristine copies of what the rules replaced), and -- where no OS sandbox does
+it -- writing files, starting processes, signalling other processes and opening sockets. The
+hooks keep their state in tuples bound to them (types.MethodType): a function's defaults and
+closure cells can be rewritten without any audit event, a bound tuple cannot. This module and
+rules.py leave sys.modules before student code runs.
 """
 import os
 import sys
+import types
 import warnings
 
 import torch
@@ -36,17 +40,22 @@ def _banned_ops():
     for full in sorted(torch._C._dispatch_get_all_op_names()):
         ns, name = full.split("::", 1)
         base = name.split(".")[0]
-        conv = ("conv" in base and "convert" not in base) or base in ("im2col", "col2im")
+        conv = ("conv" in base and "convert" not in base) or base in ("im2col", "col2im", "unfold_backward")
         fused_optimizer = base.startswith("_fused_") and any(k in base for k in ("sgd", "adam", "adagrad"))
         if ns in _BANNED_NAMESPACES and (conv or fused_optimizer):
             yield ns, name
 
 
-def _forbidden(name, _write=os.write, _exit=os._exit, _fd=EVENTS_FD, _code=EXIT_FORBIDDEN):
+def _forbid(state, name):
     try:
-        _write(_fd, name.encode() + b"\n")
+        state[0](state[2], name.encode() + b"\n")
     finally:
-        _exit(_code)
+        state[1](state[3])
+
+
+# A bound method over a tuple: what it uses cannot be swapped (a function's defaults and
+# closure cells can be, with no audit event; a tuple and a bound method cannot).
+_forbidden = types.MethodType(_forbid, (os.write, os._exit, EVENTS_FD, EXIT_FORBIDDEN))
 
 
 def install_op_bans():
@@ -57,12 +66,13 @@ def install_op_bans():
     so no name that student code can reach leads back to it.
     """
     import weakref
-    libraries = {}
+    libraries, kernels = {}, []
     for ns, name in _banned_ops():
         lib = libraries.get(ns) or libraries.setdefault(ns, torch.library.Library(ns, "IMPL"))
 
         def kernel(*args, _name=f"{ns}::{name.split('.')[0]}", _forbidden=_forbidden, _lib=lib, **kwargs):
             _forbidden(_name)
+        kernels.append(id(kernel))
         for key in _BANNED_KEYS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -73,22 +83,25 @@ def install_op_bans():
     for finalizer, info in list(weakref.finalize._registry.items()):
         if any(info.weakref() is lib for lib in libraries.values()):
             finalizer.detach()
+    global _KERNEL_IDS
+    _KERNEL_IDS = frozenset(kernels)
 
 
-def _profile(frame, event, arg, _forbid=frozenset(),
-             _optim_dir=os.path.dirname(torch.optim.__file__) + os.sep, _forbidden=_forbidden):
-    if event == "c_call":
-        if "autograd" in _forbid and getattr(arg, "__name__", "") == "run_backward":
-            _forbidden("autograd")
-    elif event == "call" and "torch.optim" in _forbid:
-        code = frame.f_code
-        if code.co_filename.startswith(_optim_dir) and code.co_name != "<module>":
-            _forbidden("torch.optim")
+_KERNEL_IDS = frozenset()
+_PREPARED = None
+
+
+def install_rules():
+    """In the zygote, after its imports: what every worker's rules need (rules.prepare)."""
+    import rules
+    global _PREPARED
+    _PREPARED = rules.prepare()
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_REFUSED = {
+_REFUSED = types.MappingProxyType({
     "sys.setprofile": "replacing the grader's guards", "sys.settrace": "replacing the grader's guards",
+    "code.__new__": "making code objects", "code.replace": "making code objects",
     "gc.get_objects": "searching the grader's objects", "gc.get_referrers": "searching the grader's objects",
     "gc.get_referents": "searching the grader's objects",
     "os.fork": "starting processes", "os.forkpty": "starting processes", "os.system": "starting processes",
@@ -100,52 +113,87 @@ _REFUSED = {
     "os.mkdir": "changing files", "os.chmod": "changing files", "os.chown": "changing files",
     "os.link": "changing files", "os.symlink": "changing files", "os.truncate": "changing files",
     "os.utime": "changing files", "shutil.rmtree": "changing files", "shutil.move": "changing files",
-}
+})
+_GUARDS_ONLY = types.MappingProxyType({k: v for k, v in _REFUSED.items() if v in (
+    "replacing the grader's guards", "searching the grader's objects", "making code objects")})
+_STATE = frozenset(("__code__", "__defaults__", "__kwdefaults__"))
 
 
-_GUARDS_ONLY = {k: v for k, v in _REFUSED.items() if v in ("replacing the grader's guards", "searching the grader's objects")}
+# The audit hook's state, a plain tuple (see _forbidden), in this order:
+_AUDIT_STATE = ("refused", "solutions", "guards", "loaded", "files", "forbidden", "write_flags", "realpath",
+                "sep", "fspath", "state_names", "id", "type", "str", "code", "error", "policing")
 
 
-def _audit(event, args, _refused=_REFUSED, _solutions="", _forbidden=_forbidden,
-           _write_flags=_WRITE_FLAGS, _realpath=os.path.realpath, _sep=os.sep, _fspath=os.fspath,
-           _ours=__file__, _policing=True):
-    if event in _refused:
-        raise PermissionError(f"not allowed while grading: {_refused[event]} ({event})")
-    if event == "object.__setattr__" and args[1] in ("__code__", "__defaults__", "__kwdefaults__") \
-            and getattr(getattr(args[0], "__code__", None), "co_filename", None) == _ours:
-        raise PermissionError("not allowed while grading: replacing the grader's guards")
-    if not _policing:
+def _audit(s, event, args):
+    if event == "object.__getattr__":  # the most frequent event: the profile hook reads f_code
+        if args[1] in s[10] and s[11](args[0]) in s[2]:
+            raise s[15]("not allowed while grading: reading the grader's guards")
+        return
+    if event in s[0]:
+        raise s[15](f"not allowed while grading: {s[0][event]} ({event})")
+    if event == "object.__setattr__":
+        if s[11](args[0]) in s[2]:
+            raise s[15]("not allowed while grading: replacing the grader's guards")
+        return
+    if event == "import":
+        if args[0] in s[3]:  # a second copy would bring back what the rules replaced
+            raise s[15](f"not allowed while grading: importing {args[0]} again")
+        return
+    if event == "exec":
+        if s[12](args[0]) is s[14] and args[0].co_filename in s[4]:
+            raise s[15]("not allowed while grading: running a loaded module's code again")
+        return
+    if event == "compile":
+        if s[12](args[1]) is s[13] and args[1] in s[4]:
+            raise s[15]("not allowed while grading: compiling a loaded module again")
+        return
+    if event.startswith("ctypes."):  # raw memory: with it, any guard could be undone
+        raise s[15](f"not allowed while grading: {event}")
+    if not s[16]:
         return  # sandboxed: files, processes, signals and sockets are the kernel's business
-    if event.startswith(("ctypes.", "socket.")):
-        raise PermissionError(f"not allowed while grading: {event}")
+    if event.startswith("socket."):
+        raise s[15](f"not allowed while grading: {event}")
     if event == "open":
         path, mode, flags = args
-        if isinstance(path, int):
+        if s[12](path) is int:
             return
         try:
-            path = _realpath(_fspath(path))
+            path = s[7](s[9](path))
         except TypeError:
             return
-        if _solutions and (path == _solutions or path.startswith(_solutions + _sep)):
-            _forbidden("solutions")
-        if (mode and any(c in mode for c in "wax+")) or (flags or 0) & _write_flags:
-            raise PermissionError(f"not allowed while grading: writing files ({path})")
+        if s[1] and (path == s[1] or path.startswith(s[1] + s[8])):
+            s[5]("solutions")
+        writes = (flags or 0) & s[6]
+        for c in (mode or ""):
+            writes = writes or c in "wax+"
+        if writes:
+            raise s[15](f"not allowed while grading: writing files ({path})")
 
 
 def harden(forbid, solutions_dir, sandboxed=False):
-    """In a fresh worker, before any student code: the profile watch, then the audit hook.
+    """In a fresh worker, before any student code: the exercise's rules, then the audit hook.
 
-    The exercise's policy goes into the hooks' default arguments here, the last moment
-    they can be changed: the audit hook refuses any change once it is installed.
+    The policy goes into the hooks here, as tuples bound to them: nothing can change a tuple, and
+    the audit hook refuses replacing the hooks' code once it is installed.
     """
-    forbid = frozenset(forbid) & {"autograd", "torch.optim"}
-    if forbid:
-        _profile.__defaults__ = (forbid,) + _profile.__defaults__[1:]
-        sys.setprofile(_profile)
-    defaults = list(_audit.__defaults__)
-    if solutions_dir:
-        defaults[:2] = [_REFUSED, os.path.realpath(solutions_dir)]
-    if sandboxed:
-        defaults[0], defaults[-1] = _GUARDS_ONLY, False
-    _audit.__defaults__ = tuple(defaults)
-    sys.addaudithook(_audit)
+    import rules
+    global _PREPARED
+    prepared, _PREPARED = _PREPARED, None
+    forbid = frozenset(forbid) & {"autograd", "torch.optim", "convolution"}
+    codes, c_names = rules.arm(prepared, forbid, _forbidden)
+    if codes or c_names:
+        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr)))
+    guards = prepared.guard_ids | _KERNEL_IDS | frozenset(map(id, (_forbid, _audit, harden, install_op_bans)))
+    files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
+                      if type(f) is str)
+    for name in ("guards", "rules"):
+        sys.modules.pop(name, None)
+    state = {"refused": _GUARDS_ONLY if sandboxed else _REFUSED,
+             "solutions": os.path.realpath(solutions_dir) if solutions_dir else "",
+             "guards": guards, "loaded": frozenset(sys.modules) | {"guards", "rules"}, "files": files,
+             "forbidden": _forbidden, "write_flags": _WRITE_FLAGS, "realpath": os.path.realpath, "sep": os.sep,
+             "fspath": os.fspath, "state_names": _STATE, "id": id, "type": type, "str": str,
+             "code": types.CodeType, "error": PermissionError, "policing": not sandboxed}
+    hook = types.MethodType(_audit, tuple(state[k] for k in _AUDIT_STATE))
+    del prepared, state
+    sys.addaudithook(hook)

@@ -88,84 +88,6 @@ def test_sleeping_forever_times_out(grade, submission):
 
 # -- forbidden calls, every way they can be reached -----------------------------------------------
 
-CONV_ROUTES = {
-    "F.conv2d": "torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)",
-    "torch.conv2d": "torch.conv2d(input, weight, bias, stride, padding, dilation, groups)",
-    "nn.Conv2d": "torch.nn.Conv2d(2, 2, 2)(torch.ones(1, 2, 3, 3))",
-    "alias taken at import": "_alias(input, weight, bias, stride, padding, dilation, groups)",
-    "computed name": "getattr(torch.nn.functional, 'con' + 'v2d')(input, weight, bias, stride, padding, dilation, groups)",
-    "torch.ops.aten.convolution": "torch.ops.aten.convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None,"
-                                  " [1, 1], [0, 0], [1, 1], False, [0, 0], 1)",
-    "aten._convolution": "torch.ops.aten._convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None, [1, 1],"
-                         " [0, 0], [1, 1], False, [0, 0], 1, False, False, False, False)",
-    "mkldnn tensors": "torch.ops.aten.mkldnn_convolution(torch.ones(1, 1, 3, 3).to_mkldnn(),"
-                      " torch.ones(1, 1, 2, 2).to_mkldnn(), None, [0, 0], [1, 1], [1, 1], 1)",
-    "F.unfold": "torch.nn.functional.unfold(torch.ones(1, 1, 3, 3), 2)",
-    "F.fold": "torch.nn.functional.fold(torch.ones(1, 4, 4), (3, 3), 2)",
-    "im2col by its C name": "torch._C._nn.im2col(torch.ones(1, 1, 3, 3), [2, 2], [1, 1], [0, 0], [1, 1])",
-    "F.conv_transpose2d": "torch.nn.functional.conv_transpose2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))",
-    "conv1d on a reshaped input": "torch.nn.functional.conv1d(torch.ones(1, 1, 5), torch.ones(1, 1, 2))",
-    "the conv gradient helper": "torch.nn.grad.conv2d_input((1, 1, 3, 3), torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))",
-}
-
-
-@pytest.mark.parametrize("route", list(CONV_ROUTES))
-def test_convolution_is_caught_however_reached_even_if_the_error_is_swallowed(grade, submission, route):
-    source = ("_alias = torch.nn.functional.conv2d\n_reference_conv2d = conv2d\n"
-              "def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):\n"
-              f"    try:\n        {CONV_ROUTES[route]}\n    except BaseException:\n        pass\n"
-              "    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)")
-    report = grade(submission({"conv2d": source}), exercises=["conv2d"])
-    conv = exercise(report, "conv2d")
-    assert conv.score == 0
-    assert "a built-in convolution" in conv.first_failure.message
-
-
-# Each route computes the right answer with the forbidden tool: if it went unnoticed, the
-# test would pass. The grader must fail it, whether it notices the call or the route breaks.
-AUTOGRAD_ROUTES = {
-    "Tensor.backward": "torch.relu(x).backward(grad_output)\n    return x.grad",
-    "torch.autograd.grad": "return torch.autograd.grad(torch.relu(x), x, grad_output)[0]",
-    "torch.autograd.backward": "torch.autograd.backward([torch.relu(x)], [grad_output])\n    return x.grad",
-    "torch.func.vjp": "_, pullback = torch.func.vjp(torch.relu, x)\n    return pullback(grad_output)[0]",
-    "torch.autograd.functional.vjp": "return torch.autograd.functional.vjp(torch.relu, x, grad_output)[1]",
-    "after trying to switch the watch off": "import sys\n    try:\n        sys.setprofile(None)\n"
-                                            "    except PermissionError:\n        pass\n"
-                                            "    torch.relu(x).backward(grad_output)\n    return x.grad",
-}
-
-
-@pytest.mark.parametrize("route", list(AUTOGRAD_ROUTES))
-def test_autograd_is_caught_in_backward(grade, submission, route):
-    source = ("def relu_backward(grad_output, x):\n    x = x.detach().requires_grad_()\n"
-              f"    {AUTOGRAD_ROUTES[route]}")
-    report = grade(submission({"backward": source}), exercises=["backward", "training_loop"])
-    test = exercise(report, "backward").tests[1]
-    assert test.status == "failed"
-    if route != "torch.func.vjp":  # torch.func cannot even start: it needs to write temporary files
-        assert test.message.startswith(M.FORBIDDEN["autograd"]), test.message
-    assert full(report, "training_loop")  # its stand-ins use autograd freely
-
-
-OPTIM_ROUTES = {
-    "torch.optim.SGD": "torch.optim.SGD(live, lr=self.lr).step()",
-    "torch.optim.Adam's module": "torch.optim.Adam(live, lr=self.lr)\n    torch.optim.SGD(live, lr=self.lr).step()",
-    "the functional form": "torch.optim._functional.sgd(live, [p.grad for p in live], [None] * len(live),"
-                           " weight_decay=0, momentum=0, lr=self.lr, dampening=0, nesterov=False, maximize=False)",
-    "the fused kernel": "torch._fused_sgd_(live, [p.grad for p in live], [], weight_decay=0.0, momentum=0.0,"
-                        " lr=self.lr, dampening=0.0, nesterov=False, maximize=False, is_first_step=False)",
-}
-
-
-@pytest.mark.parametrize("route", list(OPTIM_ROUTES))
-def test_torch_optim_is_caught_in_sgd(grade, submission, route):
-    source = ("def _step(self):\n    live = [p for p in self.params if p.grad is not None]\n"
-              f"    {OPTIM_ROUTES[route]}\nSGD.step = _step")
-    report = grade(submission({"optim": source}), exercises=["sgd"])
-    plain = exercise(report, "sgd").tests[0]
-    assert plain.status == "failed" and plain.message.startswith(M.FORBIDDEN["torch.optim"]), plain.message
-
-
 SOLUTION_ROUTES = {
     "import": f"sys.path.insert(0, {ROOT!r})\nimport solutions.conv2d as s",
     "importlib": f"sys.path.insert(0, {ROOT!r})\nimport importlib\ns = importlib.import_module('solutions.conv2d')",
@@ -189,25 +111,6 @@ def test_the_solutions_cannot_be_read(grade, tmp_path, route):
     assert "No such file" in exercise(report, "conv2d").first_failure.message or \
         "No module named 'solutions'" in exercise(report, "conv2d").first_failure.message
     assert full(report, "conv_transpose2d")
-
-
-# -- switching the guards off ---------------------------------------------------------------------
-
-@pytest.mark.parametrize("attack", [
-    "import weakref\nfor f in list(weakref.finalize._registry):\n    f()",
-    "import gc\nfor o in gc.get_objects():\n    getattr(o, '_destroy', lambda: None)()",
-    "import sys\nfor m in list(sys.modules.values()):\n    for lib in getattr(m, '_libraries', []) or []:\n"
-    "        getattr(lib, '_destroy', lambda: None)()",
-    "import sys\ng = sys.modules['guards']\ng._forbidden.__defaults__ = (None, None, None, None)",
-    "import sys\ng = sys.modules['guards']\ng._forbidden.__code__ = (lambda *a, **k: None).__code__",
-])
-def test_the_convolution_ban_cannot_be_switched_off(grade, submission, attack):
-    body = "try:\n" + "".join("    " + line + "\n" for line in attack.splitlines()) + "except BaseException:\n    pass\n"
-    source = body + ("def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):\n"
-                     "    return torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)")
-    report = grade(submission({"conv2d": source}), exercises=["conv2d"])
-    conv = exercise(report, "conv2d")
-    assert conv.score == 0 and "a built-in convolution" in conv.first_failure.message, conv.first_failure.message
 
 
 def test_nothing_outlives_a_grader_that_is_killed(tmp_path):

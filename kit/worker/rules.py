@@ -1,0 +1,271 @@
+"""The exercises' rules, however a rule's tool is reached: by name, alias, wrapper or thread.
+
+Three families, each switched on in a worker whose exercise forbids it (guards.harden):
+  "autograd"     the engine, graph recording, forward mode, torch.func, torch.autograd.functional
+  "torch.optim"  every function defined in torch.optim's modules
+  "convolution"  built-in convolutions beyond torch's operators (those end at the dispatcher in
+                 every worker: guards.install_op_bans): numpy's correlate/convolve, torch's Python
+                 decompositions of im2col/col2im/unfold_backward, sympy's discrete convolutions
+
+Layers, from the bottom:
+- the dispatcher (autograd): every aten/prims operator's autograd kernel is replaced by a
+  fallthrough, so no operation records a graph or carries a tangent, and the operators that make
+  dual tensors end the worker. Nothing in Python can undo a registration: the library handles
+  are leaked, with no Python reference left to them.
+- threads: the sandbox's seccomp filter refuses clone, so the profile hook below sees every call.
+- the profile hook: a call into a banned Python function ends the worker. Functions are known by
+  their code objects' identity (collected in the zygote), so aliases, wrappers, functools.partial
+  or map all land on the same code; a direct call of a banned C function is known by its name.
+- stubs: C functions that a C-level wrapper (functools.partial, map, operator.call) could call
+  without the profile hook seeing them are replaced, in every module's namespace, by Python stubs.
+  In a worker whose rule is on, a stub holds no reference to the original and ends the worker.
+- the audit hook (guards.py): no re-importing or re-running a module the zygote loaded (that
+  would bring pristine objects back), no new code objects, no reading the stubs' or hooks' state.
+"""
+import sys
+import types
+
+import torch
+
+_FUNCTION, _CODE = types.FunctionType, types.CodeType
+
+# torch.autograd: the engine's entry points and everything built on them (not grad_mode: no_grad
+# and enable_grad are ordinary tools)
+_AUTOGRAD_MODULES = {
+    "torch.autograd": ("backward", "grad"),
+    "torch.autograd.graph": ("_engine_run_backward",),
+    "torch._tensor": ("Tensor.backward",),
+    "torch.autograd.functional": None,
+    "torch.autograd.forward_ad": None,
+    "torch.autograd.gradcheck": None,
+    "torch._functorch.apis": ("grad", "grad_and_value"),
+    "torch._functorch.eager_transforms": (
+        "vjp", "_vjp_with_argnums", "jacrev", "jacfwd", "jvp", "_jvp_with_argnums", "hessian",
+        "grad_impl", "grad_and_value_impl", "linearize", "_autograd_grad"),
+}
+_CONV_MODULES = {
+    "torch._decomp.decompositions": ("im2col", "col2im", "unfold_backward", "_im2col_col2im_indices_along_dim"),
+    "numpy._core.numeric": ("correlate", "convolve"),
+    "numpy.ma.core": ("correlate", "convolve", "_convolve_or_correlate"),
+    "sympy.discrete.convolutions": None,
+}
+# C functions: a direct call is seen by the profile hook by name; every module-level reference is
+# also replaced by a stub (module, attribute, family)
+_C_NAMES = {"autograd": ("run_backward", "_grad_increment_nesting", "_jvp_increment_nesting", "_make_dual",
+                         "_unpack_dual", "_enter_dual_level"),
+            "convolution": ("correlate", "correlate2")}
+_C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
+            ("numpy._core._multiarray_umath", "correlate2", "convolution"),
+            ("torch._C._functorch", "_grad_increment_nesting", "autograd"),
+            ("torch._C._functorch", "_jvp_increment_nesting", "autograd"),
+            ("torch._C", "_enter_dual_level", "autograd"),
+            ("torch._C", "_ImperativeEngine", "autograd"),
+            ("torch._C", "_EngineBase", "autograd"))
+_FORWARD_AD_OPS = ("_make_dual", "_make_dual_copy", "_unpack_dual", "_fw_primal", "_fw_primal_copy")
+_FORWARD_AD_KEYS = ("Autograd", "ADInplaceOrView", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
+
+
+def _walk(obj, filename, out, seen):
+    """Every code object of a function, method or class defined in `filename`, nested ones too."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    if isinstance(obj, property):
+        for f in (obj.fget, obj.fset, obj.fdel):
+            _walk(f, filename, out, seen)
+        return
+    wrapped = getattr(obj, "__wrapped__", None) if callable(obj) else None
+    if wrapped is not None and not isinstance(obj, type):
+        _walk(wrapped, filename, out, seen)
+    if isinstance(obj, _FUNCTION):
+        _code(obj.__code__, filename, out)
+    elif isinstance(obj, type):
+        for value in list(vars(obj).values()):
+            _walk(value, filename, out, seen)
+
+
+def _code(code, filename, out):
+    if code.co_filename == filename:
+        out.append(code)
+        for const in code.co_consts:
+            if isinstance(const, _CODE):
+                _code(const, filename, out)
+
+
+def _family_codes(spec):
+    out, seen = [], set()
+    for module_name, names in spec.items():
+        module = sys.modules.get(module_name)
+        filename = getattr(module, "__file__", None)
+        if not filename:
+            continue
+        if names is None:
+            values = [v for v in vars(module).values() if getattr(v, "__module__", None) == module_name]
+        else:
+            values = []
+            for name in names:
+                obj = module
+                for part in name.split("."):
+                    obj = getattr(obj, part, None)
+                values.append(obj)
+        for value in values:
+            _walk(value, filename, out, seen)
+    return out
+
+
+def _optim_codes():
+    spec = {name: None for name in list(sys.modules) if name == "torch.optim" or name.startswith("torch.optim.")}
+    return _family_codes(spec)
+
+
+def _make_stub(original, name):
+    """A stand-in with no closure: what it calls is a keyword default, which only the guards may
+    read (guards' audit hook refuses reading a stub's defaults)."""
+    def stub(*args, _call=original, **kwargs):
+        return _call(*args, **kwargs)
+    stub.__name__ = stub.__qualname__ = getattr(original, "__name__", name)
+    stub.__doc__ = getattr(original, "__doc__", None)
+    return stub
+
+
+def _make_ban(family, forbidden):
+    """What an armed stub calls. Reachable from nowhere (a stub's defaults cannot be read), so its
+    closure is safe; it ignores its arguments, which the student chose."""
+    def ban(*args, **kwargs):
+        forbidden(family)
+    return ban
+
+
+class _Engine:
+    """Stands in for torch.autograd.Variable._execution_engine (torch's own code calls it)."""
+    __slots__ = ()
+
+    def run_backward(self, *args, _call=None, **kwargs):
+        return _call(*args, **kwargs)
+
+    def queue_callback(self, *args, _call=None, **kwargs):
+        return _call(*args, **kwargs)
+
+    def is_checkpoint_valid(self, *args, _call=None, **kwargs):
+        return _call(*args, **kwargs)
+
+
+def _no_cuda(*args, **kwargs):
+    raise RuntimeError("CUDA is not available while grading: the grader runs every exercise on the CPU")
+
+
+def _replace_everywhere(replacements):
+    """In every loaded module's namespace, replace each object whose id is a key."""
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is not dict:
+            continue
+        for key, value in list(namespace.items()):
+            new = replacements.get(id(value))
+            if new is not None:
+                namespace[key] = new
+
+
+class Prepared:
+    """What the zygote works out once, for every worker it forks (plain data, read-only)."""
+
+    __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids")
+
+    def __init__(self, codes, c_names, stubs, autograd_ops, forward_ad_ops, guard_ids):
+        self.codes, self.c_names, self.stubs = codes, c_names, stubs
+        self.autograd_ops, self.forward_ad_ops, self.guard_ids = autograd_ops, forward_ad_ops, guard_ids
+
+
+def prepare():
+    """In the zygote, after torch and the modules the rules name are imported: collect the banned
+    code objects, put the stubs in place, list the operators that have autograd kernels."""
+    for name in ("numpy.ma", "sympy.discrete.convolutions", "torch._decomp.decompositions",
+                 "torch.autograd.functional", "torch.autograd.forward_ad", "torch.autograd.gradcheck",
+                 "torch._functorch.eager_transforms", "torch._functorch.apis"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    codes = {"autograd": tuple(_family_codes(_AUTOGRAD_MODULES)), "torch.optim": tuple(_optim_codes()),
+             "convolution": tuple(_family_codes(_CONV_MODULES))}
+    stubs, replacements = [], {}
+    for module_name, attribute, family in _C_STUBS:
+        original = getattr(sys.modules.get(module_name), attribute, None)
+        if original is None or id(original) in replacements:
+            continue
+        stub = _make_stub(original, attribute)
+        replacements[id(original)] = stub
+        stubs.append((family, stub))
+    engine = torch.autograd.Variable._execution_engine
+    for method in ("run_backward", "queue_callback", "is_checkpoint_valid"):
+        function = getattr(_Engine, method)
+        function.__kwdefaults__ = {"_call": getattr(engine, method)}
+        stubs.append(("autograd", function))
+    torch.autograd.Variable._execution_engine = _Engine()
+    cuda_init = getattr(torch._C, "_cuda_init", None)
+    if cuda_init is not None:
+        replacements[id(cuda_init)] = _no_cuda
+    _replace_everywhere(replacements)
+    del engine, replacements
+    autograd_ops, forward_ad_ops = [], []
+    for full in torch._C._dispatch_get_all_op_names():
+        overload = full.partition(".")[2]
+        if full.startswith("aten::") and full[6:].split(".")[0] in _FORWARD_AD_OPS:
+            forward_ad_ops += [(full[6:], key) for key in _FORWARD_AD_KEYS
+                               if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
+            continue  # banned instead of falling through
+        if overload == "out" or overload.endswith("_out"):
+            continue  # out= variants never record a graph
+        for key in ("Autograd", "AutogradNestedTensor"):
+            if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
+                autograd_ops.append((full, key))
+    guard_ids = frozenset(id(f) for f in (_make_stub, _make_ban, _no_cuda, _profile, arm, prepare)) \
+        | frozenset(id(stub) for _, stub in stubs)
+    return Prepared({family: tuple(c) for family, c in codes.items()}, _C_NAMES, tuple(stubs),
+                    tuple(autograd_ops), tuple(forward_ad_ops), guard_ids)
+
+
+def _leak(obj):
+    """Keep obj alive for the life of the process, with no Python reference to it anywhere."""
+    import ctypes
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+def arm(prepared, forbid, forbidden):
+    """In a fresh worker, before any student code: switch on the rules of `forbid`.
+
+    Returns the profile hook's tables: {id(code): family} and {C function name: family}."""
+    if "autograd" in forbid:
+        fallthrough = torch.library.fallthrough_kernel
+        libraries = {}
+        for full, key in prepared.autograd_ops:
+            ns, name = full.split("::", 1)
+            lib = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
+            lib.impl(name, key, fallthrough, False)
+        lib = libraries.get("aten") or libraries.setdefault("aten", torch._C._dispatch_library("IMPL", "aten", ""))
+        ban = _make_ban("autograd", forbidden)
+        for name, key in prepared.forward_ad_ops:
+            lib.impl(name, key, ban, False)
+        for lib in libraries.values():
+            _leak(lib)
+        del libraries, lib, ban
+    for family, stub in prepared.stubs:
+        if family in forbid:
+            stub.__kwdefaults__ = {"_call": _make_ban(family, forbidden)}
+    codes = {id(code): family for family in forbid for code in prepared.codes.get(family, ())}
+    c_names = {name: family for family in forbid for name in prepared.c_names.get(family, ())}
+    return types.MappingProxyType(codes), types.MappingProxyType(c_names)
+
+
+def _profile(s, frame, event, arg):
+    """The profile hook, bound to (codes, c_names, forbidden, id, getattr) by guards.harden."""
+    if event == "call":
+        family = s[0].get(s[3](frame.f_code))
+        if family is not None:
+            s[2](family)
+    elif event == "c_call":
+        family = s[1].get(s[4](arg, "__name__", None))
+        if family is not None:
+            s[2](family)

@@ -1,0 +1,452 @@
+"""The exercises' rules hold however the forbidden tool is reached (kit/worker/rules.py, guards.py).
+
+Each route computes the RIGHT answer with the forbidden tool: if it went unnoticed, the test
+would earn its points. The grader must fail it, and say which rule was broken (or, where the
+route is stopped before the tool runs, what stopped it).
+"""
+import pytest
+
+from conftest import SOLUTIONS
+
+from kit import messages as M
+
+
+def exercise(report, name):
+    return next(e for e in report.exercises if e.name == name)
+
+
+def full(report, name):
+    ex = exercise(report, name)
+    return ex.score == ex.max_score
+
+
+def indent(code, by="    "):
+    return "".join(by + line + "\n" for line in code.splitlines())
+
+
+# -- convolution: torch's operators, at the dispatcher, in every worker -------------------------
+
+CONV_ROUTES = {
+    "F.conv2d": "torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)",
+    "torch.conv2d": "torch.conv2d(input, weight, bias, stride, padding, dilation, groups)",
+    "nn.Conv2d": "torch.nn.Conv2d(2, 2, 2)(torch.ones(1, 2, 3, 3))",
+    "alias taken at import": "_alias(input, weight, bias, stride, padding, dilation, groups)",
+    "computed name": "getattr(torch.nn.functional, 'con' + 'v2d')(input, weight, bias, stride, padding, dilation, groups)",
+    "torch.ops.aten.convolution": "torch.ops.aten.convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None,"
+                                  " [1, 1], [0, 0], [1, 1], False, [0, 0], 1)",
+    "aten._convolution": "torch.ops.aten._convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None, [1, 1],"
+                         " [0, 0], [1, 1], False, [0, 0], 1, False, False, False, False)",
+    "mkldnn tensors": "torch.ops.aten.mkldnn_convolution(torch.ones(1, 1, 3, 3).to_mkldnn(),"
+                      " torch.ones(1, 1, 2, 2).to_mkldnn(), None, [0, 0], [1, 1], [1, 1], 1)",
+    "F.unfold": "torch.nn.functional.unfold(torch.ones(1, 1, 3, 3), 2)",
+    "F.fold": "torch.nn.functional.fold(torch.ones(1, 4, 4), (3, 3), 2)",
+    "im2col by its C name": "torch._C._nn.im2col(torch.ones(1, 1, 3, 3), [2, 2], [1, 1], [0, 0], [1, 1])",
+    "F.conv_transpose2d": "torch.nn.functional.conv_transpose2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))",
+    "conv1d on a reshaped input": "torch.nn.functional.conv1d(torch.ones(1, 1, 5), torch.ones(1, 1, 2))",
+    "the conv gradient helper": "torch.nn.grad.conv2d_input((1, 1, 3, 3), torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))",
+    "Tensor.unfold's gradient (a fold)": "torch.ops.aten.unfold_backward(torch.ones(1, 2, 2), [1, 3], 1, 2, 1)",
+}
+
+
+@pytest.mark.parametrize("route", list(CONV_ROUTES))
+def test_convolution_is_caught_however_reached_even_if_the_error_is_swallowed(grade, submission, route):
+    source = ("_alias = torch.nn.functional.conv2d\n_reference_conv2d = conv2d\n"
+              "def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):\n"
+              f"    try:\n        {CONV_ROUTES[route]}\n    except BaseException:\n        pass\n"
+              "    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)")
+    report = grade(submission({"conv2d": source}), exercises=["conv2d"])
+    conv = exercise(report, "conv2d")
+    assert conv.score == 0
+    assert "a built-in convolution" in conv.first_failure.message
+
+
+# -- convolution: other libraries and torch's Python decompositions --------------------------------
+
+# conv2d from a 1-D "valid" cross-correlation `_corr(a, v)` of float64 numpy vectors: exact, all cases
+CONV2D_FROM_CORR1D = '''
+import numpy as _np
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    O, Cg, KH, KW = weight.shape
+    if padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif padding == "same":
+        th, tw = dh * (KH - 1), dw * (KW - 1)
+        pads = (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+    else:
+        ph, pw = pair(padding)
+        pads = (pw, pw, ph, ph)
+    x = torch.nn.functional.pad(x, pads).double().numpy()
+    w = weight.double().numpy()
+    N, C, H, W = x.shape
+    HO, WO = (H - dh * (KH - 1) - 1) // sh + 1, (W - dw * (KW - 1) - 1) // sw + 1
+    out = _np.zeros((N, O, HO, WO))
+    for n in range(N):
+        for o in range(O):
+            g = o // (O // groups)
+            for c in range(Cg):
+                for u in range(KH):
+                    k = _np.zeros(dw * (KW - 1) + 1)
+                    k[::dw] = w[o, c, u]
+                    for i in range(HO):
+                        row = x[n, g * Cg + c, i * sh + u * dh]
+                        out[n, o, i] += _np.asarray(_corr(row, k), dtype=float)[::sw][:WO]
+    if bias is not None:
+        out += bias.double().numpy()[None, :, None, None]
+    out = torch.from_numpy(out).to(input.dtype)
+    return out[0] if unbatched else out
+'''
+LIBRARY_CONV_ROUTES = {
+    "numpy.correlate": "_corr = lambda a, v: _np.correlate(a, v, 'valid')",
+    "numpy.convolve, kernel flipped": "_corr = lambda a, v: _np.convolve(a, v[::-1], 'valid')",
+    "numpy's C core": "_corr = lambda a, v: _np._core.multiarray.correlate2(a, v, 0)",
+    "a partial of numpy's C core": "import functools\n_core = functools.partial(_np._core._multiarray_umath.correlate2)\n"
+                                   "_corr = lambda a, v: _core(a, v, 0)",
+    "map over numpy.correlate": "_corr = lambda a, v: next(map(_np.correlate, [a], [v]))",
+    "numpy.ma.correlate": "import numpy.ma\n_corr = lambda a, v: _np.ma.getdata(_np.ma.correlate(a, v, 'valid'))",
+    "numpy.polymul": "_corr = lambda a, v: _np.polymul(a, v[::-1])[len(v) - 1:len(a)]",
+    "sympy's discrete convolution": "from sympy.discrete.convolutions import convolution as _sc\n"
+                                    "_corr = lambda a, v: [float(t) for t in _sc(list(a), list(v[::-1]))][len(v) - 1:len(a)]",
+}
+
+
+@pytest.mark.parametrize("route", list(LIBRARY_CONV_ROUTES))
+def test_library_convolutions_are_caught_in_conv2d(grade, submission, route):
+    report = grade(submission({"conv2d": CONV2D_FROM_CORR1D + LIBRARY_CONV_ROUTES[route]}),
+                   exercises=["conv2d", "forward"])
+    conv = exercise(report, "conv2d")
+    assert conv.score == 0
+    assert conv.first_failure.message.startswith(M.FORBIDDEN["convolution"].format(event=M.LIBRARY_CONVOLUTION)), \
+        conv.first_failure.message
+    assert full(report, "forward")
+
+
+CONV2D_FROM_IM2COL = '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    pair = lambda v: list((v, v) if isinstance(v, int) else v)
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    O, Cg, KH, KW = weight.shape
+    (dh, dw) = pair(dilation)
+    if padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif padding == "same":
+        th, tw = dh * (KH - 1), dw * (KW - 1)
+        pads = (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+    else:
+        ph, pw = pair(padding)
+        pads = (pw, pw, ph, ph)
+    x = torch.nn.functional.pad(x, pads)
+    N, C, H, W = x.shape
+    (sh, sw) = pair(stride)
+    HO, WO = (H - dh * (KH - 1) - 1) // sh + 1, (W - dw * (KW - 1) - 1) // sw + 1
+    cols = _im2col(x, [KH, KW], [dh, dw], [0, 0], [sh, sw]).reshape(N, groups, Cg * KH * KW, HO * WO)
+    out = torch.einsum("ngkl,gok->ngol", cols, weight.reshape(groups, O // groups, Cg * KH * KW)).reshape(N, O, HO, WO)
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''
+CONV_TRANSPOSE2D_FROM_COL2IM = '''
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    pair = lambda v: list((v, v) if isinstance(v, int) else v)
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(pair, (stride, padding, output_padding, dilation))
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    N, C, H, W = x.shape
+    _, Og, KH, KW = weight.shape
+    HO = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oh + 1
+    WO = (W - 1) * sw - 2 * pw + dw * (KW - 1) + ow + 1
+    cols = torch.einsum("ngcl,gcok->ngokl", x.reshape(N, groups, C // groups, H * W),
+                        weight.reshape(groups, C // groups, Og, KH * KW)).reshape(N, groups * Og * KH * KW, H * W)
+    out = _col2im(cols, [HO, WO], [KH, KW], [dh, dw], [ph, pw], [sh, sw])
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''
+DECOMPOSITION_ROUTES = {
+    "torch._decomp's im2col": ("conv2d", "from torch._decomp.decompositions import im2col as _im2col\n"
+                               + CONV2D_FROM_IM2COL),
+    "the decomposition table": ("conv2d", "import torch._decomp\n"
+                                "_im2col = torch._decomp.decomposition_table[torch.ops.aten.im2col.default]\n"
+                                + CONV2D_FROM_IM2COL),
+    "torch._decomp's col2im": ("conv_transpose2d", "from torch._decomp.decompositions import col2im as _col2im\n"
+                               + CONV_TRANSPOSE2D_FROM_COL2IM),
+    "core_aten_decompositions' col2im": ("conv_transpose2d", "import torch._decomp\n_col2im = torch._decomp."
+                                         "core_aten_decompositions()[torch.ops.aten.col2im.default]\n"
+                                         + CONV_TRANSPOSE2D_FROM_COL2IM),
+}
+
+
+@pytest.mark.parametrize("route", list(DECOMPOSITION_ROUTES))
+def test_torch_decompositions_are_caught(grade, submission, route):
+    module, source = DECOMPOSITION_ROUTES[route]
+    report = grade(submission({module: source}), exercises=[module])
+    ex = exercise(report, module)
+    assert ex.score == 0
+    assert "a built-in convolution" in ex.first_failure.message, ex.first_failure.message
+
+
+def test_the_gradient_of_tensor_unfold_is_a_fold(grade, submission):
+    """conv_transpose2d is the gradient of conv2d with respect to its input: with autograd
+    (allowed in this exercise) through an honest Tensor.unfold conv2d, that gradient is
+    unfold_backward, a built-in fold."""
+    from alternatives import ALTERNATIVES
+    unfold_conv2d = next(a for a in ALTERNATIVES if a.name == "conv2d_tensor_unfold").source
+    source = unfold_conv2d.replace("def conv2d(", "def _conv2d(") + '''
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(pair, (stride, padding, output_padding, dilation))
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    N, C, H, W = x.shape
+    _, Og, KH, KW = weight.shape
+    HO = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oh + 1
+    WO = (W - 1) * sw - 2 * pw + dw * (KW - 1) + ow + 1
+    z = torch.zeros(N, Og * groups, HO, WO, dtype=input.dtype, requires_grad=True)
+    y = _conv2d(z, weight, None, stride, padding, dilation, groups)
+    out, = torch.autograd.grad((y * x).sum(), z)
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''
+    report = grade(submission({"conv_transpose2d": source}), exercises=["conv_transpose2d"])
+    ex = exercise(report, "conv_transpose2d")
+    assert ex.score == 0
+    assert ex.first_failure.message.startswith(M.FORBIDDEN["convolution"].format(event="aten::unfold_backward")), \
+        ex.first_failure.message
+
+
+# -- autograd -------------------------------------------------------------------------------------------
+
+AUTOGRAD_ROUTES = {
+    "Tensor.backward": "torch.relu(x).backward(grad_output)\nreturn x.grad",
+    "torch.autograd.grad": "return torch.autograd.grad(torch.relu(x), x, grad_output)[0]",
+    "torch.autograd.backward": "torch.autograd.backward([torch.relu(x)], [grad_output])\nreturn x.grad",
+    "torch.func.vjp": "_, pullback = torch.func.vjp(torch.relu, x)\nreturn pullback(grad_output)[0]",
+    "torch.func.grad under vmap": "g = torch.func.vmap(torch.func.grad(torch.relu))(x.detach().flatten())\n"
+                                  "return g.view_as(x) * grad_output",
+    "torch.func.jacrev": "return torch.func.jacrev(torch.relu)(x.detach().flatten()).diagonal().view_as(x) * grad_output",
+    "functorch.grad": "import functorch\n"
+                      "return functorch.vmap(functorch.grad(torch.relu))(x.detach().flatten()).view_as(x) * grad_output",
+    "torch.autograd.functional.vjp": "return torch.autograd.functional.vjp(torch.relu, x, grad_output)[1]",
+    "torch.autograd.functional.jacobian": "return torch.autograd.functional.jacobian(torch.relu, x.detach().flatten())"
+                                          ".diagonal().view_as(x) * grad_output",
+    "after trying to switch the watch off": "import sys\ntry:\n    sys.setprofile(None)\nexcept PermissionError:\n"
+                                            "    pass\ntorch.relu(x).backward(grad_output)\nreturn x.grad",
+    "functools.partial of the engine": "import functools\ny = torch.relu(x)\n"
+                                       "run = functools.partial(torch.autograd.Variable._execution_engine.run_backward)\n"
+                                       "return run((y,), (grad_output,), False, False, (x,), allow_unreachable=True,"
+                                       " accumulate_grad=False)[0]",
+    "a fresh engine from torch._C": "e = torch._C._ImperativeEngine()\nreturn e.run_backward((torch.relu(x),), (grad_output,),"
+                                    " False, False, (x,), allow_unreachable=True, accumulate_grad=False)[0]",
+    "map over torch.autograd.grad": "return next(map(torch.autograd.grad, [torch.relu(x)], [x], [grad_output]))[0]",
+    "operator.call": "import operator\nreturn operator.call(torch.autograd.grad, torch.relu(x), x, grad_output)[0]",
+    "inside __del__": "out = []\nclass D:\n    def __del__(self):\n"
+                      "        out.append(torch.autograd.grad(torch.relu(x), x, grad_output)[0])\nD()\nreturn out[0]",
+    "forward mode (dual tensors)": "import torch.autograd.forward_ad as fwAD\nwith fwAD.dual_level():\n"
+                                   "    d = fwAD.make_dual(x.detach(), grad_output)\n"
+                                   "    return fwAD.unpack_dual(torch.relu(d)).tangent",
+    "forward mode by its C entry point": "import functools\nlevel = functools.partial(torch._C._enter_dual_level)()\n"
+                                         "d = torch._VF._make_dual(x.detach(), grad_output, level=level)\n"
+                                         "return torch._VF._unpack_dual(torch.relu(d), level=level)[1]",
+}
+
+
+@pytest.mark.parametrize("route", list(AUTOGRAD_ROUTES))
+def test_autograd_is_caught_in_backward(grade, submission, route):
+    source = ("def relu_backward(grad_output, x):\n    x = x.detach().requires_grad_()\n"
+              + indent(AUTOGRAD_ROUTES[route]))
+    report = grade(submission({"backward": source}), exercises=["backward", "training_loop"])
+    test = exercise(report, "backward").tests[1]
+    assert test.status == "failed"
+    assert test.message.startswith(M.FORBIDDEN["autograd"]), test.message
+    assert full(report, "training_loop"), exercise(report, "training_loop").first_failure.message  # stand-ins use autograd
+
+
+# Routes stopped before the tool can run: by the sandbox, by the audit hook, or because in this
+# worker no operation records a graph at all. Each loses its points, with what stopped it.
+STOPPED_AUTOGRAD_ROUTES = {
+    "a thread": ("import threading\nout = []\n"
+                 "t = threading.Thread(target=lambda: out.append(torch.autograd.grad(torch.relu(x), x, grad_output)[0]))\n"
+                 "t.start()\nt.join()\nreturn out[0]", "can't start new thread"),
+    "a graph node called directly": ("return torch.relu(x).grad_fn(grad_output)", "'NoneType' object is not callable"),
+    "a graph node by next_functions": ("y = (torch.relu(x) * 1)\nreturn y.grad_fn.next_functions[0][0](grad_output)",
+                                       "has no attribute 'next_functions'"),
+    "re-importing torch.autograd": ("import sys\ndel sys.modules['torch.autograd']\nimport torch.autograd as A\n"
+                                    "return A.grad(torch.relu(x), x, grad_output)[0]", "importing torch.autograd again"),
+    "a copy of torch.autograd.grad's code": ("import types\ng = torch.autograd.grad\n"
+                                             "g = types.FunctionType(g.__code__.replace(co_name='g'), g.__globals__, 'g',"
+                                             " g.__defaults__)\nreturn g(torch.relu(x), x, grad_output)[0]",
+                                             "making code objects"),
+    "running torch.autograd's compiled module again": (
+        "import marshal, importlib.util, torch.autograd as A\n"
+        "code = marshal.loads(open(importlib.util.cache_from_source(A.__file__), 'rb').read()[16:])\n"
+        "ns = {'__name__': 'torch.autograd', '__package__': 'torch.autograd', '__path__': A.__path__}\nexec(code, ns)\n"
+        "return ns['grad'](torch.relu(x), x, grad_output)[0]", "running a loaded module's code again"),
+}
+
+
+@pytest.mark.parametrize("route", list(STOPPED_AUTOGRAD_ROUTES))
+def test_autograd_routes_that_cannot_start(grade, submission, route):
+    code, stopped_by = STOPPED_AUTOGRAD_ROUTES[route]
+    source = "def relu_backward(grad_output, x):\n    x = x.detach().requires_grad_()\n" + indent(code)
+    report = grade(submission({"backward": source}), exercises=["backward"])
+    test = exercise(report, "backward").tests[1]
+    assert test.status == "failed" and stopped_by in test.message, test.message
+
+
+def test_autograd_is_caught_in_conv2d_backward(grade, submission):
+    from alternatives import ALTERNATIVES
+    unfold_conv2d = next(a for a in ALTERNATIVES if a.name == "conv2d_tensor_unfold").source
+    source = unfold_conv2d.replace("def conv2d(", "def _conv2d(") + '''
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    x, w = input.detach().requires_grad_(), weight.detach().requires_grad_()
+    gx, gw = torch.autograd.grad(_conv2d(x, w, None, stride, padding, dilation, groups), (x, w), grad_output)
+    return gx, gw, grad_output.sum((0, 2, 3))
+'''
+    report = grade(submission({"conv2d_backward": source}), exercises=["conv2d_backward"])
+    ex = exercise(report, "conv2d_backward")
+    assert ex.score == 0 and ex.first_failure.message.startswith(M.FORBIDDEN["autograd"]), ex.first_failure.message
+
+
+# -- torch.optim ----------------------------------------------------------------------------------------
+
+OPTIM_ROUTES = {
+    "torch.optim.SGD": "torch.optim.SGD(live, lr=self.lr).step()",
+    "torch.optim.Adam's module": "torch.optim.Adam(live, lr=self.lr)\ntorch.optim.SGD(live, lr=self.lr).step()",
+    "the functional form": "torch.optim._functional.sgd(live, [p.grad for p in live], [None] * len(live),"
+                           " weight_decay=0, momentum=0, lr=self.lr, dampening=0, nesterov=False, maximize=False)",
+    "the fused kernel": "torch._fused_sgd_(live, [p.grad for p in live], [], weight_decay=0.0, momentum=0.0,"
+                        " lr=self.lr, dampening=0.0, nesterov=False, maximize=False, is_first_step=False)",
+    "functools.partial of SGD.step": "import functools\nopt = functools.partial(torch.optim.SGD, lr=self.lr)(live)\n"
+                                     "functools.partial(torch.optim.SGD.step, opt)()",
+    "map over SGD.step": "list(map(torch.optim.SGD.step, [torch.optim.SGD(live, lr=self.lr)]))",
+    "the foreach functional form": "import torch.optim.sgd as S\nS._multi_tensor_sgd(live, [p.grad for p in live],"
+                                   " [None] * len(live), None, None, weight_decay=0, momentum=0, lr=self.lr, dampening=0,"
+                                   " nesterov=False, maximize=False, has_sparse_grad=False)",
+}
+
+
+@pytest.mark.parametrize("route", list(OPTIM_ROUTES))
+def test_torch_optim_is_caught_in_sgd(grade, submission, route):
+    source = ("def _step(self):\n    live = [p for p in self.params if p.grad is not None]\n"
+              + indent(OPTIM_ROUTES[route]) + "SGD.step = _step")
+    report = grade(submission({"optim": source}), exercises=["sgd"])
+    plain = exercise(report, "sgd").tests[0]
+    assert plain.status == "failed" and plain.message.startswith(M.FORBIDDEN["torch.optim"]), plain.message
+
+
+def test_torch_optim_is_caught_in_zero_grad(grade, submission):
+    source = '''
+import types
+def zero_grad(params, set_to_none=True):
+    params = list(params)
+    torch.optim.Optimizer.zero_grad(types.SimpleNamespace(param_groups=[{"params": params}], defaults={},
+                                    _zero_grad_profile_name="z", foreach=False, state={}), set_to_none)
+'''
+    report = grade(submission({"optim": source}), exercises=["zero_grad"])
+    test = exercise(report, "zero_grad").tests[0]
+    assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["torch.optim"]), test.message
+
+
+def test_torch_optim_in_a_thread_cannot_start(grade, submission):
+    source = ("import threading\ndef _step(self):\n    live = [p for p in self.params if p.grad is not None]\n"
+              "    t = threading.Thread(target=lambda: torch.optim.SGD(live, lr=self.lr).step())\n"
+              "    t.start()\n    t.join()\nSGD.step = _step")
+    report = grade(submission({"optim": source}), exercises=["sgd"])
+    plain = exercise(report, "sgd").tests[0]
+    assert plain.status == "failed" and "can't start new thread" in plain.message, plain.message
+
+
+# -- the guards' own state ----------------------------------------------------------------------------
+
+GUARD_ATTACKS = [
+    "import weakref\nfor f in list(weakref.finalize._registry):\n    f()",
+    "import gc\nfor o in gc.get_objects():\n    getattr(o, '_destroy', lambda: None)()",
+    "import sys\nfor m in list(sys.modules.values()):\n    for lib in getattr(m, '_libraries', []) or []:\n"
+    "        getattr(lib, '_destroy', lambda: None)()",
+    "import sys\ng = sys.modules['guards']",
+    "import guards",
+    "import rules",
+    "import sys\nsys.path.insert(0, '/')\nimport importlib\nimportlib.import_module('kit.worker.guards')",
+    "import sys\nsys.getprofile().__defaults__",
+    "import sys\np = sys.getprofile()\nobject.__setattr__(p, '__self__', ())",
+    "import sys\np = sys.getprofile()\np.__func__.__code__ = (lambda *a: None).__code__",
+    "import sys, types\np = sys.getprofile()\np.__func__.__defaults__ = (None,)",
+    "import sys\np = sys.getprofile()\np.__self__[0].clear()",
+    "import sys\ng = sys.getprofile().__func__.__globals__\nfor k in list(g):\n    g[k] = None",
+    "import builtins\nbuiltins.id = lambda o: 0",
+    # walk up to the worker's own frames and take what they hold
+    "import sys\nf = sys._getframe()\nwhile f is not None:\n    for v in list(f.f_locals.values()):\n"
+    "        for name in ('_REFUSED', '_GUARDS_ONLY', '_KERNEL_IDS'):\n"
+    "            try:\n                getattr(v, name).clear()\n            except BaseException:\n                pass\n"
+    "        for name in ('_audit', '_forbid', '_profile', 'harden'):\n"
+    "            try:\n                getattr(v, name).__defaults__ = None\n                getattr(v, name).__code__ = (lambda *a: None).__code__\n            except BaseException:\n"
+    "                pass\n    f = f.f_back\nsys.setprofile(None)",
+    "import numpy\nnumpy._core.multiarray.correlate2.__kwdefaults__",
+    "import torch\ntype(torch.autograd.Variable._execution_engine).run_backward.__kwdefaults__",
+    "import sys\nsys.modules.pop('numpy._core._multiarray_umath')\nimport numpy._core._multiarray_umath",
+]
+
+
+@pytest.mark.parametrize("attack", range(len(GUARD_ATTACKS)), ids=lambda k: GUARD_ATTACKS[k].splitlines()[-1][:40])
+def test_the_guards_cannot_be_reached_or_switched_off(grade, tmp_path, attack):
+    from conftest import build_submission
+    body = "try:\n" + indent(GUARD_ATTACKS[attack]) + "except BaseException:\n    pass\n"
+    conv = body + ("def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):\n"
+                   "    return torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)")
+    backward = body + ("def relu_backward(grad_output, x):\n    x = x.detach().requires_grad_()\n"
+                       "    return torch.autograd.grad(torch.relu(x), x, grad_output)[0]")
+    numpy_conv = body + CONV2D_FROM_CORR1D + LIBRARY_CONV_ROUTES["numpy's C core"]
+    report = grade(build_submission(tmp_path / "a", [("conv2d", conv), ("backward", backward)]),
+                   exercises=["conv2d", "backward"])
+    assert exercise(report, "conv2d").score == 0
+    assert "a built-in convolution" in exercise(report, "conv2d").first_failure.message
+    assert exercise(report, "backward").tests[1].message.startswith(M.FORBIDDEN["autograd"])
+    report = grade(build_submission(tmp_path / "b", [("conv2d", numpy_conv)]), exercises=["conv2d"])
+    assert exercise(report, "conv2d").first_failure.message.startswith(
+        M.FORBIDDEN["convolution"].format(event=M.LIBRARY_CONVOLUTION))
+
+
+def test_the_guards_keep_no_mutable_state():
+    """The hooks keep their state in tuples bound to them; module-level defaults are immutable too."""
+    import types
+    from kit.worker import guards, rules
+    functions = [f for m in (guards, rules) for f in vars(m).values() if isinstance(f, types.FunctionType)]
+    assert len(functions) > 10
+    for f in functions:
+        for value in (f.__defaults__ or ()):
+            assert not isinstance(value, (dict, list, set, bytearray)), (f.__name__, type(value))
+    assert isinstance(guards._forbidden, types.MethodType) and type(guards._forbidden.__self__) is tuple
+    assert isinstance(guards._REFUSED, types.MappingProxyType) and isinstance(guards._GUARDS_ONLY, types.MappingProxyType)
+
+
+# -- no GPU ---------------------------------------------------------------------------------------------
+
+def test_no_gpu_is_visible_in_a_worker(zygote, tmp_path):
+    from conftest import build_submission
+    from kit.sandbox import Sandbox
+    folder = build_submission(tmp_path / "s", [("forward", '''
+def probe():
+    import glob, os
+    return {"available": torch.cuda.is_available(), "count": torch.cuda.device_count(),
+            "devices": sorted(glob.glob("/dev/nvidia*")), "visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
+''')])
+    box = Sandbox(folder, 30, zygote=zygote)
+    try:
+        outcome = box.run(["forward"], "call", module="forward", name="probe")
+    finally:
+        box.close()
+    assert outcome.kind == "value", outcome
+    assert outcome.value == {"available": False, "count": 0, "devices": [], "visible": ""}
+
+
+# -- honest work stays allowed --------------------------------------------------------------------------
+
+def test_rules_leave_the_solutions_full_marks(grade):
+    report = grade(SOLUTIONS, seed=1)
+    assert report.score == report.max_score
