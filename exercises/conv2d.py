@@ -11,8 +11,15 @@ There is no kernel flip: torch's "convolution" is a cross-correlation.
 Output size, per axis:  out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1
 
 Allowed: loops, indexing, slicing, elementwise math, sum, matmul, einsum, Tensor.unfold,
-numpy. Not allowed: any convolution op (F.conv2d, nn.Conv2d, torch.conv2d, ...), F.unfold,
-F.fold -- the grader notices. Seven nested loops over scalars are slow but earn full marks.
+numpy, and the FFT (torch.fft, numpy.fft). The convolution theorem is an honest route: a
+Fourier transform is not a convolution, and you still write the padding, the cross-correlation
+(no flip), the cropping of the circular wrap-around, stride, dilation and groups yourself (a DFT
+is one matmul anyway, so forbidding the FFT would forbid nothing).
+Not allowed: a built-in convolution from any library -- torch's convolution ops (F.conv2d,
+nn.Conv2d, torch.conv2d, ...), F.unfold, F.fold, numpy's correlate/convolve (and what uses
+them, such as polymul), torch's own decompositions (torch._decomp's im2col/col2im), sympy's
+discrete convolutions -- the grader notices. Seven nested loops over scalars are slow but earn
+full marks.
 """
 import torch
 

@@ -14,8 +14,13 @@ Output size, per axis:
 This is also the gradient of conv2d with respect to its input, which is why it appears
 in decoders and upsampling layers.
 
-Allowed: loops, indexing, slicing, elementwise math, sum, matmul, einsum, numpy.
-Not allowed: any convolution op, F.unfold, F.fold -- the grader notices.
+Allowed: loops, indexing, slicing, elementwise math, sum, matmul, einsum, numpy, and the FFT
+(torch.fft, numpy.fft): as in conv2d, the convolution theorem is an honest route, since the
+scatter's index arithmetic (stride, dilation, cropping, output_padding, groups) stays yours.
+Not allowed: a built-in convolution or fold from any library -- torch's convolution ops,
+F.unfold, F.fold, the gradient of Tensor.unfold (it is a fold), numpy's correlate/convolve,
+torch's own decompositions (torch._decomp's col2im), sympy's discrete convolutions -- the
+grader notices.
 """
 import torch
 

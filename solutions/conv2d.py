@@ -1,7 +1,11 @@
 """Reference for the conv2d exercise. The specification is exercises/conv2d.py.
 
 Loops over the kernel offsets only: for each (u, v) the strided window of the padded
-input that meets weight[:, :, u, v] is one slice, and the channel sum is one einsum."""
+input that meets weight[:, :, u, v] is one slice, and the channel sum is one einsum.
+
+What the exercise allows and forbids is in its specification: the FFT (the convolution
+theorem) is allowed, because the index arithmetic stays the student's; a built-in convolution
+from any library is not, and ends the worker."""
 import torch
 
 

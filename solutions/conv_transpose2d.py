@@ -1,7 +1,11 @@
 """Reference for the conv_transpose2d exercise. The specification is exercises/conv_transpose2d.py.
 
 Scatter: for each kernel offset (u, v), every input pixel lands at a strided place of the
-full output, weighted by weight[:, :, u, v]. Padding then crops the full output."""
+full output, weighted by weight[:, :, u, v]. Padding then crops the full output.
+
+What the exercise allows and forbids is in its specification: the FFT (the convolution
+theorem) is allowed, because the index arithmetic stays the student's; a built-in convolution
+from any library is not, and ends the worker."""
 import torch
 
 

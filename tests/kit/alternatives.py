@@ -241,3 +241,59 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     _, grad_weight, grad_bias = _reference_conv2d_backward(grad_output, input, weight, stride, padding, dilation, groups)
     return grad_input, grad_weight, grad_bias
 '''))
+ALTERNATIVES.append(Alternative("conv2d_fft", "conv2d", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # the convolution theorem, allowed by the spec: a cross-correlation is ifft(fft(x) * conj(fft(k)));
+    # transforms the size of the padded input wrap around only past the valid outputs, which are cropped
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    x = input if input.dim() == 4 else input[None]
+    o, cg, kh, kw = weight.shape
+    if padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif padding == "same":
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        pads = (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+    else:
+        ph, pw = pair(padding)
+        pads = (pw, pw, ph, ph)
+    x = torch.nn.functional.pad(x.double(), pads)
+    n, c, h, w = x.shape
+    k = torch.zeros(o, cg, dh * (kh - 1) + 1, dw * (kw - 1) + 1, dtype=torch.float64)
+    k[:, :, ::dh, ::dw] = weight.double()
+    eh, ew = k.shape[2:]
+    X = torch.fft.rfft2(x, s=(h, w)).reshape(n, groups, c // groups, h, w // 2 + 1)
+    K = torch.fft.rfft2(k, s=(h, w)).reshape(groups, o // groups, cg, h, w // 2 + 1)
+    full = torch.fft.irfft2(torch.einsum("ngcyx,gocyx->ngoyx", X, K.conj()), s=(h, w)).reshape(n, o, h, w)
+    out = full[:, :, :h - eh + 1:sh, :w - ew + 1:sw]
+    if bias is not None:
+        out = out + bias.double()[None, :, None, None]
+    out = out.to(input.dtype)
+    return out if input.dim() == 4 else out[0]
+'''))
+ALTERNATIVES.append(Alternative("conv_transpose2d_fft", "conv_transpose2d", '''
+import numpy as np
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    # numpy.fft: spread the input out by the stride (zeros between), convolve (not correlate) with
+    # the dilated kernel through the FFT, then crop the padding and keep output_padding
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(pair, (stride, padding, output_padding, dilation))
+    unbatched = input.dim() == 3
+    x = (input[None] if unbatched else input).numpy().astype(np.float64)
+    n, c, h, w = x.shape
+    _, og, kh, kw = weight.shape
+    k = np.zeros((c, og, dh * (kh - 1) + 1, dw * (kw - 1) + 1))
+    k[:, :, ::dh, ::dw] = weight.numpy()
+    spread = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1))
+    spread[:, :, ::sh, ::sw] = x
+    fh, fw = spread.shape[2] + k.shape[2] - 1 + oh, spread.shape[3] + k.shape[3] - 1 + ow
+    X = np.fft.rfft2(spread, s=(fh, fw)).reshape(n, groups, c // groups, fh, fw // 2 + 1)
+    K = np.fft.rfft2(k, s=(fh, fw)).reshape(groups, c // groups, og, fh, fw // 2 + 1)
+    full = np.fft.irfft2(np.einsum("ngcyx,gcoyx->ngoyx", X, K), s=(fh, fw)).reshape(n, groups * og, fh, fw)
+    out = full[:, :, ph:fh - ph, pw:fw - pw]
+    if bias is not None:
+        out = out + bias.numpy()[None, :, None, None]
+    out = torch.from_numpy(np.ascontiguousarray(out)).to(input.dtype)
+    return out[0] if unbatched else out
+'''))
