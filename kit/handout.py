@@ -2,7 +2,9 @@
 
 The copy has the stubs, the grader and its grading tests, and a GitHub Classroom workflow
 (.github/workflows/classroom.yml) with one step per exercise worth its points. It has no
-solutions/, no tests/kit/ and no benchmarks/ (those grade the reference solutions).
+solutions/, no tests/kit/ and no benchmarks/ (those grade the reference solutions). In the
+copy, `pytest` grades exercises/. It refuses to write a copy whose exercises/ passes any
+grading test (a filled-in stub would hand out its answer) unless --force.
 """
 import argparse
 import os
@@ -12,7 +14,14 @@ import sys
 from . import manifest as manifest_mod
 
 ROOT = manifest_mod.ROOT
-COPIED = ["exercises", "kit", os.path.join("tests", "grading"), "grader.py", "manifest.toml", ".gitignore"]
+COPIED = ["exercises", "kit", os.path.join("tests", "grading"), "grader.py", "manifest.toml", ".gitignore",
+          "conftest.py"]
+STUDENT_PYTEST = """[tool.pytest.ini_options]
+# `pytest` grades your exercises (conftest.py registers the kit's plugin): the same tests,
+# points and seeds as `python grader.py`. pytest -m conv2d, -k test_basic, -x and --lf work.
+testpaths = ["tests/grading"]
+timeout = 300
+"""
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -71,15 +80,24 @@ def student_readme(text):
 
 
 def student_pyproject(text):
-    """The kit's own test settings point at tests/kit, which a handout does not have: drop
-    that section (up to the next one), keep the rest."""
+    """The kit's own test settings point at tests/kit, which a handout does not have: that
+    section (up to the next one) becomes one that grades the exercises."""
     kept, dropping = [], False
     for line in text.splitlines(keepends=True):
         if line.startswith("["):
             dropping = line.strip() == "[tool.pytest.ini_options]"
         if not dropping:
             kept.append(line)
-    return "".join(kept)
+    return "".join(kept).rstrip() + "\n\n" + STUDENT_PYTEST
+
+
+def solved_tests(manifest):
+    """Grading tests that exercises/ passes: none, unless someone filled a stub in."""
+    from .runner import grade
+    from .settings import resolve
+    settings = resolve(manifest.settings, 1, None, environ={})
+    report = grade(os.path.join(ROOT, "exercises"), manifest.names, settings, manifest=manifest)
+    return [f"{e.name}.{t.name}" for e in report.exercises for t in e.tests if t.status == "passed"]
 
 
 def build(out, manifest=None):
@@ -108,10 +126,17 @@ def build(out, manifest=None):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m kit.handout", description=__doc__.split("\n\n")[0])
     p.add_argument("out", help="a folder that does not exist yet, or is empty")
+    p.add_argument("--force", action="store_true", help="write it even if exercises/ passes some tests")
     args = p.parse_args(argv)
     if os.path.exists(args.out) and os.listdir(args.out):
         print(f"kit.handout: error: {args.out} is not empty", file=sys.stderr)
         return 2
+    if not args.force:
+        solved = solved_tests(manifest_mod.load())
+        if solved:  # a filled-in exercise would hand out answers
+            print(f"kit.handout: error: exercises/ is not the unsolved stubs: it passes {', '.join(solved)}. "
+                  "Restore the stubs (git checkout exercises/), or pass --force", file=sys.stderr)
+            return 2
     build(args.out)
     print(f"Wrote the student copy to {args.out} (no solutions; GitHub Classroom workflow included)")
     return 0

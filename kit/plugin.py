@@ -49,7 +49,9 @@ class _State:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(name): the manifest exercise a grading test belongs to")
-    config.stash[STATE] = _State(config)
+    state = config.stash[STATE] = _State(config)
+    for ex in state.manifest.exercises:  # pytest -m conv2d, as minitorch's students run -m task1_1
+        config.addinivalue_line("markers", f"{ex.name}: the grading tests of {ex.name} ({ex.title})")
 
 
 def exercise_of(item):
@@ -58,15 +60,22 @@ def exercise_of(item):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Keep the selected exercises, in the manifest's order (a student works through them so)."""
+    """Keep the selected exercises, in the manifest's order (a student works through them so).
+    Tests that are not grading tests (the kit's own, in the same run) are left alone."""
     manifest = config.stash[STATE].manifest
     wanted = [e for e in config.getoption("--exercises").split(",") if e] or manifest.names
     order = {name: k for k, name in enumerate(manifest.names)}
     case = config.getoption("--case")
-    kept = [i for i in items if exercise_of(i) in wanted and (not case or case in (i.name, i.originalname))]
+    for item in items:
+        if exercise_of(item) in order:
+            item.add_marker(exercise_of(item))
+    kept = [i for i in items if exercise_of(i) is None or
+            (exercise_of(i) in wanted and (not case or case in (i.name, i.originalname)))]
     config.hook.pytest_deselected(items=[i for i in items if i not in kept])
 
     def position(item):
+        if exercise_of(item) is None:
+            return -1, 0  # not a grading test: where it was
         tests = list(manifest.get(exercise_of(item)).tests) if exercise_of(item) in order else []
         name = item.originalname
         return order.get(exercise_of(item), len(order)), tests.index(name) if name in tests else len(tests)
@@ -85,7 +94,8 @@ def sandbox(pytestconfig):
         yield given
         return
     state = pytestconfig.stash[STATE]
-    box = Sandbox(state.target, state.settings.timeout)
+    tests = os.path.dirname(str(pytestconfig.rootpath / "tests" / "grading"))
+    box = Sandbox(state.target, state.settings.timeout, hidden=[tests])
     yield box
     box.close()
 

@@ -113,7 +113,7 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
     assert not any(f.startswith(("solutions", os.path.join("tests", "kit"), "benchmarks")) for f in files)
     assert "## For instructors" not in (out / "README.md").read_text()
     pyproject = (out / "pyproject.toml").read_text()
-    assert "[tool.pytest.ini_options]" not in pyproject and "testpaths" not in pyproject
+    assert "tests/kit" not in pyproject and 'testpaths = ["tests/grading"]' in pyproject
     assert "[project]" in pyproject and '"kit"' in pyproject
     workflow = (out / ".github" / "workflows" / "classroom.yml").read_text()
     steps = re.findall(r"command: (python grader.py (\w+) --fail-under 100 --require-sandbox)\n.*\n\s+max-score: (\d+)", workflow)
@@ -123,6 +123,17 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
     result = run(*command, cwd=out)  # as the step runs it in a student's repository: the stubs fail it
     assert result.returncode == 1 and "not implemented yet" in result.stdout
     assert handout.main([str(out)]) == 2  # never writes over a folder that has files
+    # the copy is a pytest project: plain pytest grades the stubs, with the grader's seeds
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "loss",
+                            "--seed", "3"], cwd=out, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 1 and "not implemented yet" in tests.stdout and "seed 3" in tests.stdout, tests.stdout
+    assert re.search(r"(\d+) failed, (\d+) deselected", tests.stdout)
+
+
+def test_handout_refuses_exercises_that_pass_tests(tmp_path, monkeypatch):
+    monkeypatch.setattr(handout, "solved_tests", lambda manifest: ["forward.test_linear"])
+    assert handout.main([str(tmp_path / "a")]) == 2 and not (tmp_path / "a").exists()
+    assert handout.main([str(tmp_path / "b"), "--force"]) == 0
 
 
 def test_gradescope_zip_runs_on_a_fake_autograder_layout(tmp_path):
