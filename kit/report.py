@@ -203,9 +203,10 @@ def terminal(report, manifest, root, width=100):
     name_width = max(len(e.name) for e in report.exercises)
     for ex in report.exercises:
         lines.append(f"  [{STATUS[ex.status]}] {ex.name:<{name_width}}  {_pts(ex.score):>3}/{_pts(ex.max_score):<3}")
-        first = ex.first_failure
-        if first is not None:
-            text = f"{first.name}: {plain_text(first.message)}"  # one line, wrapped below: indented
+        # every failing test of an exercise under way (a stub's tests all say the same: one is enough)
+        failing = [t for t in ex.tests if t.status != "passed"]
+        for test in failing if ex.status == "failed" else failing[:1]:
+            text = f"{test.name} ({_pts(test.score)}/{_pts(test.max_score)}): {plain_text(test.message)}"
             lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11,
                                    break_long_words=False, break_on_hyphens=False)  # keep commands copyable
     lines += ["", f"Total: {_pts(report.score)}/{_pts(report.max_score)}"]
