@@ -184,8 +184,7 @@ def harden(forbid, solutions_dir, sandboxed=False):
     if codes or c_names:
         sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr)))
     guards = prepared.guard_ids | _KERNEL_IDS | frozenset(map(id, (_forbid, _audit, harden, install_op_bans)))
-    files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
-                      if type(f) is str)
+    files = prepared.files
     for name in ("guards", "rules"):
         sys.modules.pop(name, None)
     state = {"refused": _GUARDS_ONLY if sandboxed else _REFUSED,

@@ -168,14 +168,18 @@ def _replace_everywhere(replacements):
                 namespace[key] = new
 
 
+_KEEP = ()
+
+
 class Prepared:
     """What the zygote works out once, for every worker it forks (plain data, read-only)."""
 
-    __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids")
+    __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids", "files")
 
-    def __init__(self, codes, c_names, stubs, autograd_ops, forward_ad_ops, guard_ids):
+    def __init__(self, codes, c_names, stubs, autograd_ops, forward_ad_ops, guard_ids, files):
         self.codes, self.c_names, self.stubs = codes, c_names, stubs
         self.autograd_ops, self.forward_ad_ops, self.guard_ids = autograd_ops, forward_ad_ops, guard_ids
+        self.files = files  # the source files of every module loaded in the zygote
 
 
 def prepare():
@@ -190,6 +194,8 @@ def prepare():
             pass
     codes = {"autograd": tuple(_family_codes(_AUTOGRAD_MODULES)), "torch.optim": tuple(_optim_codes()),
              "convolution": tuple(_family_codes(_CONV_MODULES))}
+    global _KEEP  # the ids below stay valid only while the code objects live
+    _KEEP = tuple(codes.values())
     stubs, replacements = [], {}
     for module_name, attribute, family in _C_STUBS:
         original = getattr(sys.modules.get(module_name), attribute, None)
@@ -223,8 +229,10 @@ def prepare():
                 autograd_ops.append((full, key))
     guard_ids = frozenset(id(f) for f in (_make_stub, _make_ban, _no_cuda, _profile, arm, prepare)) \
         | frozenset(id(stub) for _, stub in stubs)
-    return Prepared({family: tuple(c) for family, c in codes.items()}, _C_NAMES, tuple(stubs),
-                    tuple(autograd_ops), tuple(forward_ad_ops), guard_ids)
+    files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
+                      if type(f) is str)
+    codes = {family: {id(code): family for code in c} for family, c in codes.items()}
+    return Prepared(codes, _C_NAMES, tuple(stubs), tuple(autograd_ops), tuple(forward_ad_ops), guard_ids, files)
 
 
 def _leak(obj):
@@ -254,7 +262,9 @@ def arm(prepared, forbid, forbidden):
     for family, stub in prepared.stubs:
         if family in forbid:
             stub.__kwdefaults__ = {"_call": _make_ban(family, forbidden)}
-    codes = {id(code): family for family in forbid for code in prepared.codes.get(family, ())}
+    codes = {}
+    for family in forbid:
+        codes.update(prepared.codes.get(family, {}))
     c_names = {name: family for family in forbid for name in prepared.c_names.get(family, ())}
     return types.MappingProxyType(codes), types.MappingProxyType(c_names)
 
