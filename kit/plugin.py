@@ -189,4 +189,6 @@ def student(request, sandbox):
         # code did to its process while one exercise was graded cannot reach another.
         sandbox.recycle()
         state.current_exercise = exercise
-    return Student(sandbox, state, exercise, request.node.originalname)
+    yield Student(sandbox, state, exercise, request.node.originalname)
+    from .worker import shared
+    shared.close_all()  # the memory this test lent: one descriptor each, for a run of thousands

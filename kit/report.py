@@ -56,8 +56,9 @@ def _shown(text, keep=""):
 def plain_text(text) -> str:
     """For the terminal: one line, every control or invisible character shown escaped
     (ESC as \\x1b, CR as \\r, a newline as \\n, U+202E as \\u202e), so student text cannot
-    move the cursor, recolour or reorder the report, or start a line of its own. A tab stays."""
-    return _shown(text)
+    move the cursor, recolour or reorder the report, or start a line of its own. A tab stays.
+    Runs of blanks become one: padding cannot steer where the report's wrapping breaks lines."""
+    return re.sub(r"[ \t]{2,}", " ", _shown(text))
 
 
 def data_text(text) -> str:

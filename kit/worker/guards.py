@@ -23,13 +23,16 @@ closure cells can be rewritten without any audit event, a bound tuple cannot. Th
 rules.py leave sys.modules before student code runs.
 """
 import os
+import resource
 import sys
 import types
 import warnings
 
 import torch
 
-EVENTS_FD = 1021  # the worker's end of the events pipe is moved here, so guards know it
+# the worker's end of the events pipe is moved here, so guards know it: high, but under any
+# descriptor limit the grader may run with (the worker's own limit is set later, and lower)
+EVENTS_FD = max(10, min(1021, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1))
 EXIT_FORBIDDEN = 86
 
 _BANNED_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
@@ -102,6 +105,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _REFUSED = types.MappingProxyType({
     "sys.setprofile": "replacing the grader's guards", "sys.settrace": "replacing the grader's guards",
     "code.__new__": "making code objects", "code.replace": "making code objects",
+    "marshal.loads": "making code objects", "marshal.load": "making code objects",
     "gc.get_objects": "searching the grader's objects", "gc.get_referrers": "searching the grader's objects",
     "gc.get_referents": "searching the grader's objects",
     "os.fork": "starting processes", "os.forkpty": "starting processes", "os.system": "starting processes",

@@ -232,11 +232,23 @@ def _address_space():
         return 8 << 30
 
 
-def lock(memory_bytes: int, cpu_seconds: int, files: int = 256) -> None:
-    """A private scratch folder, limits, no privileges, and the seccomp filter."""
+def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None:
+    """A private scratch folder, limits, no privileges, and the seccomp filter.
+
+    hide: files and folders this worker must not read (the source of what its rules forbid).
+    /proc goes too: its own /proc/self/mem and maps would let code rewrite the process's
+    memory, the rules' included."""
     _check(_LIBC.unshare(CLONE_NEWNS), "a private mount namespace")
     _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},mode=1777")
-    limits = {resource.RLIMIT_AS: _address_space() + memory_bytes, resource.RLIMIT_CORE: 0,
+    for path in hide:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
+        elif os.path.exists(path):
+            _mount("/dev/null", path, None, MS_BIND)
+    address_space = _address_space()
+    if os.path.exists("/proc/self"):
+        _check(_LIBC.umount2(b"/proc", MNT_DETACH), "hiding /proc")
+    limits = {resource.RLIMIT_AS: address_space + memory_bytes, resource.RLIMIT_CORE: 0,
               resource.RLIMIT_FSIZE: SCRATCH_BYTES, resource.RLIMIT_NOFILE: files,
               resource.RLIMIT_CPU: cpu_seconds, resource.RLIMIT_MEMLOCK: 0}
     for kind, value in limits.items():

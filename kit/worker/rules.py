@@ -172,7 +172,9 @@ _KEEP = ()
 
 
 class Prepared:
-    """What the zygote works out once, for every worker it forks (plain data, read-only)."""
+    """What the zygote works out once, for every worker it forks (plain data, read-only).
+    forward_ad_ops holds every (operator, key) banned where autograd is: forward mode's, and
+    the derivative formulas'."""
 
     __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids", "files")
 
@@ -215,13 +217,20 @@ def prepare():
         replacements[id(cuda_init)] = _no_cuda
     _replace_everywhere(replacements)
     del engine, replacements
-    autograd_ops, forward_ad_ops = [], []
+    autograd_ops, forward_ad_ops, derivative_ops = [], [], []
     for full in torch._C._dispatch_get_all_op_names():
         overload = full.partition(".")[2]
         if full.startswith("aten::") and full[6:].split(".")[0] in _FORWARD_AD_OPS:
             forward_ad_ops += [(full[6:], key) for key in _FORWARD_AD_KEYS
                                if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
             continue  # banned instead of falling through
+        base = full[6:].split(".")[0] if full.startswith("aten::") else ""
+        if base.endswith(("_backward", "_backward_data")) and "conv" not in base:
+            # autograd's derivative formulas, callable by name (torch.ops.aten.threshold_backward):
+            # banned where autograd is (the convolution ones are banned everywhere already)
+            derivative_ops += [(full[6:], key) for key in ("CPU", "CompositeExplicitAutograd",
+                                                           "CompositeImplicitAutograd")
+                               if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
         if overload == "out" or overload.endswith("_out"):
             continue  # out= variants never record a graph
         for key in ("Autograd", "AutogradNestedTensor"):
@@ -232,7 +241,8 @@ def prepare():
     files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
                       if type(f) is str)
     codes = {family: {id(code): family for code in c} for family, c in codes.items()}
-    return Prepared(codes, _C_NAMES, tuple(stubs), tuple(autograd_ops), tuple(forward_ad_ops), guard_ids, files)
+    return Prepared(codes, _C_NAMES, tuple(stubs), tuple(autograd_ops), tuple(forward_ad_ops) + tuple(derivative_ops),
+                    guard_ids, files)
 
 
 def _leak(obj):
@@ -279,3 +289,30 @@ def _profile(s, frame, event, arg):
         family = s[1].get(s[4](arg, "__name__", None))
         if family is not None:
             s[2](family)
+
+
+# Where a family's forbidden Python code lives on disk: hidden from a worker under that rule
+# (jail.lock), so its source or bytecode cannot be read back and compiled under another name.
+_SOURCES = {"torch.optim": ("torch.optim",),
+            "convolution": ("torch._decomp.decompositions", "sympy.discrete.convolutions")}
+
+
+def sources():
+    """In the zygote: {family: paths to hide}; a package is hidden whole, with its __pycache__."""
+    import importlib.util
+    import os
+    found = {}
+    for family, names in _SOURCES.items():
+        paths = []
+        for name in names:
+            module = sys.modules.get(name)
+            file = getattr(module, "__file__", None)
+            if not isinstance(file, str):
+                continue
+            if hasattr(module, "__path__"):
+                paths.append(os.path.dirname(file))
+            else:
+                paths += [file, importlib.util.cache_from_source(file)]
+        found[family] = tuple(p for p in paths if os.path.exists(p))
+    return found
+

@@ -39,6 +39,8 @@ REFUSED = (
     # the network and kernel interfaces a computation never needs
     "socket", "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open",
     "userfaultfd", "keyctl", "add_key", "request_key", "fanotify_init",
+    # memory that the address-space limit would not count
+    "memfd_create", "memfd_secret",
     # the file system's shape and the machine
     "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "mount_setattr", "move_mount",
     "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mknod", "mknodat", "name_to_handle_at",

@@ -9,6 +9,7 @@ grader observes: student code cannot rewrite it, only compute it.
 """
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 
@@ -34,11 +35,15 @@ class Region:
             self.items.append((offset, t.dtype, tuple(t.shape), t.numel() * t.element_size()))
             offset += -(-max(self.items[-1][3], 1) // ALIGN) * ALIGN
         self.size = max(offset, ALIGN)
-        self.fd = os.memfd_create("grader-lent", os.MFD_CLOEXEC)
+        self.fd = os.memfd_create("grader-lent", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         os.ftruncate(self.fd, self.size)
+        # Sealed at this size: the worker can write the memory, never shrink it under the
+        # grader's mapping (a read past a file's end would kill the grader with SIGBUS).
+        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
         self.map = mmap.mmap(self.fd, self.size)
         for k, t in enumerate(tensors):
             self.view(k).copy_(t.detach())
+        LIVE.add(self)
 
     def __getitem__(self, index: int) -> Lent:
         return Lent(self, index)
@@ -59,8 +64,17 @@ class Region:
         return {"lent": index, "offset": offset, "dtype": str(dtype).split(".")[1], "shape": list(shape)}
 
     def close(self):
+        LIVE.discard(self)
         self.map.close()
         os.close(self.fd)
+
+
+LIVE: set = set()  # the grader's open regions: closed after each grading test (close_all)
+
+
+def close_all() -> None:
+    for region in list(LIVE):
+        region.close()
 
 
 def _view(buffer, offset, dtype, shape):

@@ -34,6 +34,7 @@ import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "submission"
+HIDDEN_SOURCES = {}  # rule family -> files a worker under that rule must not read (rules.sources)
 SUBMISSION_DIR = "/submission"  # where student modules appear to live (they exist only in memory)
 
 
@@ -146,7 +147,8 @@ def start_worker(fds, forbid, config, sandboxed):
         os.close(fd)
     conn = socket.socket(fileno=fds[0])
     if sandboxed:
-        jail.lock(config["memory_bytes"], config["cpu_seconds"])
+        hide = [path for family in forbid for path in HIDDEN_SOURCES.get(family, ())]
+        jail.lock(config["memory_bytes"], config["cpu_seconds"], hide)
     serve(conn, forbid, "" if sandboxed else config.get("solutions", ""), sandboxed,
           config.get("python_guards", True))
 
@@ -234,6 +236,8 @@ def main():
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
     import torch.nested._internal.nested_tensor  # noqa: F401
     guards.install_rules()
+    import rules
+    HIDDEN_SOURCES.update(rules.sources())
     sock.send(b"ready")
     zygote(sock, config, sandboxed)
 

@@ -49,12 +49,14 @@ class StandIns:
     grader: the worker only holds handles that call back (kit/worker/drivers.py, RemoteModel...),
     so the log of calls is the grader's own record, and the parameters are the grader's own."""
 
-    def __init__(self, params, stale, lr, momentum):
+    def __init__(self, params, stale, lr, momentum, batches):
+        self.shapes = {tuple(x.shape) for x, _ in batches} | {tuple(y.shape) for _, y in batches}
         self.leaves = [p.clone().requires_grad_() for p in params]
         for leaf, g in zip(self.leaves, stale):
             leaf.grad = g.clone()  # left over from earlier work: the loop must clear it
         self.optimizer = torch.optim.SGD(self.leaves, lr=lr, momentum=momentum)
         self.log, self.out, self.diff = [], None, None
+        self.out_shape = (-1,)
 
     def __call__(self, name, args):
         method = {"forward": self.forward, "backward": self.backward, "loss": self.loss,
@@ -62,6 +64,9 @@ class StandIns:
         if method is None:
             return {"error": f"no such call: {name}"}
         try:
+            for arg, value in args.items():  # what a batch holds, nothing larger: this is the grader's memory
+                if isinstance(value, torch.Tensor) and tuple(value.shape) not in self.shapes | {tuple(self.out_shape)}:
+                    raise ValueError(f"{arg} has shape {tuple(value.shape)}: not a batch's x, y or output")
             result = method(**args)
         except Exception as e:  # raised in the student's code, where the call came from
             return {"error": f"{type(e).__name__}: {e}"}
@@ -70,6 +75,7 @@ class StandIns:
 
     def forward(self, x):
         self.out = F.linear(torch.relu(F.linear(x, *self.leaves[:2])), *self.leaves[2:])
+        self.out_shape = self.out.shape
         return self.out.detach()
 
     def backward(self, grad_output):
@@ -78,6 +84,8 @@ class StandIns:
         self.out.backward(grad_output)  # accumulates, as loss.backward() does
 
     def loss(self, input, target):
+        if input.shape != target.shape:
+            raise ValueError(f"criterion(output, y): output has shape {tuple(input.shape)}, y {tuple(target.shape)}")
         self.diff = input - target
         return (self.diff ** 2).mean()
 
@@ -99,7 +107,7 @@ def run(student, rng, num_epochs=None):
     case = Case(f"{len(batches)} batches of x {tuple(batches[0][0].shape[1:])}, {settings['num_epochs']} epochs, "
                 f"momentum={settings['momentum']}, parameters arriving with stale gradients, "
                 f"{str(params[0].dtype).replace('torch.', '')}")
-    standins = StandIns(params, stale, settings["lr"], settings["momentum"])
+    standins = StandIns(params, stale, settings["lr"], settings["momentum"], batches)
     got = expect_result(student.run("train", ["training_loop"], case, callbacks=standins, batches=batches,
                                     num_epochs=settings["num_epochs"]), ["losses"], case)
     got.update(log=standins.log, params=[leaf.detach() for leaf in standins.leaves])

@@ -320,3 +320,12 @@ def test_gradebook_cells_cannot_start_formulas_or_rows(tmp_path, monkeypatch):
     assert rows["bob\\r\\nx,1,2"]["total"] == "0"
     assert rows["practice"]["sandboxed"] == f"no: {NOTE}"
     assert rows["'-2+3"]["sandboxed"] == "yes"
+
+
+def test_padding_cannot_place_student_text_at_the_start_of_a_line(tmp_path):
+    pad = " " * 120
+    fake = "ok" + pad + pad.join(["  [pass] forward 10/10", "Total: 100/100", "Progress: 9 of 9"]) + pad
+    text = writers.terminal(make_report(fake), MANIFEST, str(tmp_path))
+    starts = [line.strip().split(" ")[0] for line in text.splitlines()]
+    assert starts.count("Total:") == 1 and "Progress:" not in starts[:-3]
+    assert not any(line.strip().startswith("[pass] forward") for line in text.splitlines())

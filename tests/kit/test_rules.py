@@ -450,3 +450,65 @@ def probe():
 def test_rules_leave_the_solutions_full_marks(grade):
     report = grade(SOLUTIONS, seed=1)
     assert report.score == report.max_score
+
+
+# -- what the rules forbid cannot be rebuilt from torch's own files ---------------------------------
+
+OPTIM_FROM_SOURCE = '''
+import sys, types, torch.optim
+def _rebuilt():
+    source = open(sys.modules["torch.optim.sgd"].__file__).read()
+    module = types.ModuleType("torch.optim._copy")
+    module.__package__ = "torch.optim"
+    exec(compile(source, "/worker-tmp/copy.py", "exec"), module.__dict__)
+    return module.SGD
+class SGD:
+    def __init__(self, params, lr=1e-3, **kwargs):
+        self.params = list(params)
+        self._opt = _rebuilt()(self.params, lr=lr, foreach=False, **kwargs)
+    def zero_grad(self, set_to_none=True):
+        self._opt.zero_grad(set_to_none=set_to_none)
+    def step(self):
+        self._opt.step()
+'''
+IM2COL_FROM_SOURCE = '''
+import ast, sys, torch
+def _im2col():
+    import torch._decomp.decompositions as D
+    tree = ast.parse(open(D.__file__).read())
+    keep = [n for n in tree.body if isinstance(n, ast.FunctionDef)
+            and n.name in ("im2col", "_im2col_col2im_indices_along_dim")]
+    for n in keep:
+        n.decorator_list = []
+    space = dict(vars(D))
+    exec(compile(ast.Module(body=keep, type_ignores=[]), "/worker-tmp/im2col.py", "exec"), space)
+    return space["im2col"]
+_reference = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    _im2col()(input if input.dim() == 4 else input[None], [2, 2], [1, 1], [0, 0], [1, 1])
+    return _reference(input, weight, bias, stride, padding, dilation, groups)
+'''
+
+
+@pytest.mark.parametrize("module, exercise, source", [
+    ("optim", "sgd", OPTIM_FROM_SOURCE), ("conv2d", "conv2d", IM2COL_FROM_SOURCE),
+], ids=["torch.optim recompiled under another name", "im2col's decomposition rebuilt with ast"])
+def test_forbidden_code_cannot_be_rebuilt_from_torchs_files(grade, submission, module, exercise, source):
+    """The source and bytecode of what a rule forbids are hidden from a worker under that rule,
+    and marshal cannot make code: the right answer through a rebuilt copy earns nothing."""
+    report = grade(submission({module: source}), exercises=[exercise])
+    assert report.exercises[0].tests[0].status == "failed", report.exercises[0].tests[0]
+
+
+def test_autograds_derivative_formulas_are_autograd(grade, submission):
+    source = '''
+def _ce_backward(self):
+    n = len(self.target)
+    onehot = torch.zeros_like(self.log_probs)
+    onehot[torch.arange(n), self.target] = 1
+    return torch.ops.aten._log_softmax_backward_data(-onehot / n, self.log_probs, 1, self.log_probs.dtype)
+CrossEntropyLoss.backward = _ce_backward
+'''
+    report = grade(submission({"loss": source}), exercises=["backward"])
+    test = next(t for t in report.exercises[0].tests if t.name == "test_loss_backward")
+    assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["autograd"]), test.message

@@ -56,8 +56,8 @@ def test_the_system_here_gives_a_sandbox(walls):
 
 
 def test_only_its_own_process_is_visible(inside):
-    listed, own = inside("import os\nreturn [[p for p in os.listdir('/proc') if p.isdigit()], str(os.getpid())]")
-    assert listed == [own]
+    # a worker has no /proc at all (its own /proc/self/mem could rewrite its memory)
+    assert inside("import os\nreturn [os.listdir('/proc'), os.path.exists('/proc/self/mem')]") == [[], False]
 
 
 @pytest.mark.parametrize("path", [SOLUTIONS, os.path.join(ROOT, "tests"), os.path.join(ROOT, ".git"),
@@ -125,6 +125,10 @@ def test_no_other_process_can_be_touched(inside, code):
 def test_the_graders_environment_stays_outside(inside):
     env = inside("import os\nreturn dict(os.environ)")
     assert SECRET not in env and "PYTHONPATH" not in env and env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_memory_the_limits_do_not_count_cannot_be_made(inside):
+    assert inside("import os\nos.memfd_create('x')")["type"] == "PermissionError"
 
 
 def test_memory_and_limits_are_bounded(inside):
@@ -217,7 +221,7 @@ def probe():
             seen.append("allowed")
         except OSError as e:
             seen.append(type(e).__name__)
-    return [seen, [p for p in os.listdir("/proc") if p.isdigit()] == [str(os.getpid())]]
+    return [seen, os.listdir("/proc") == []]
 """
 
 
@@ -254,3 +258,33 @@ def test_the_sandbox_works_for_an_unprivileged_user(tmp_path):
     walls = "['PermissionError', 'PermissionError', 'PermissionError', 'OSError', 'FileNotFoundError'], True"
     assert f"walls [{walls}]" in result.stdout, result.stdout
     assert os.geteuid() != 0 or "uid 65534" in result.stdout
+
+
+def test_lent_memory_cannot_be_shrunk_under_the_grader(tmp_path):
+    """Shrinking the memory the grader lends would kill the grader (SIGBUS) when it reads it back:
+    the memory is sealed at its size."""
+    attack = ("def relu(x):\n    import sys\n    y = x.clamp(min=0)\n    try:\n"
+              "        sys.modules['shared']._attached[0].resize(0)\n    except BaseException:\n        pass\n"
+              "    return y\n")
+    folder = build_submission(tmp_path / "s", [("forward", attack)])
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "grader.py"), "forward", "--submission", folder,
+                             "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Total: 10/10" in result.stdout, result.stdout + result.stderr[-2000:]
+
+
+def test_lent_memory_is_given_back_after_each_test(grade):
+    """One descriptor per lent case would run a long --batch lane out of descriptors."""
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        grade(SOLUTIONS, exercises=["forward", "zero_grad", "sgd"])
+    assert len(os.listdir("/proc/self/fd")) - before < 5
+
+
+def test_the_training_loops_stand_ins_take_only_batch_sized_tensors(grade, tmp_path):
+    """The stand-ins live in the grader: a huge broadcast there would be the grader's memory."""
+    loop = ("def train(model, criterion, optimizer, loader, num_epochs):\n"
+            "    y = loader[0][1]\n"
+            "    criterion(torch.zeros(1, 16000, dtype=y.dtype), torch.zeros(16000, 1, dtype=y.dtype))\n")
+    folder = build_submission(tmp_path / "s", [("training_loop", "import torch\n" + loop)])
+    report = grade(folder, exercises=["training_loop"])
+    assert report.score == 0 and "not a batch's x, y or output" in report.exercises[0].first_failure.message
