@@ -170,3 +170,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\ngrader.py: interrupted", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # python grader.py | head: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
