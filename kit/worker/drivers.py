@@ -114,11 +114,21 @@ def zero_grad(load, params, grads, set_to_none, as_generator, via_optimizer):
     return {"grads": [p.grad for p in params]}
 
 
-def sgd_steps(load, params, steps, hparams, as_generator):
-    """params: lent; after each step the grader reads them from its own memory."""
+def sgd_steps(load, params, steps, hparams, as_generator, accumulate=False):
+    """params: lent; after each step the grader reads them from its own memory.
+    accumulate: gradients add into the existing .grad in place, as loss.backward() does
+    without zero_grad (a step that changes p.grad, or keeps it as its buffer, then shows)."""
     opt = pick(load, "optim", "SGD")((p for p in params) if as_generator else params, **hparams)
     for grads in steps:
-        _with_grads(params, [_clone(g) for g in grads])
+        if accumulate:
+            for p, g in zip(params, grads):
+                if g is not None:
+                    if p.grad is None:
+                        p.grad = g.clone()
+                    else:
+                        p.grad.add_(g)
+        else:
+            _with_grads(params, [_clone(g) for g in grads])
         opt.step()
         GRADER("stepped")
     return {"steps": len(steps)}

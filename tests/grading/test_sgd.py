@@ -9,13 +9,17 @@ from kit.worker.shared import Region
 pytestmark = pytest.mark.exercise("sgd")
 
 
-def torch_trajectory(params, steps, hparams):
+def torch_trajectory(params, steps, hparams, accumulate=False):
     copies = [p.clone() for p in params]
     opt = torch.optim.SGD(copies, **hparams)
     trajectory = []
     for grads in steps:
         for p, g in zip(copies, grads):
-            p.grad = None if g is None else g.clone()
+            if accumulate and p.grad is not None:
+                if g is not None:
+                    p.grad.add_(g)  # as loss.backward() adds, when nothing zeroed the gradients
+            else:
+                p.grad = None if g is None else g.clone()
         opt.step()
         trajectory.append([p.clone() for p in copies])
     return trajectory
@@ -54,7 +58,7 @@ def mistaken_trajectory(params, steps, hparams, mistake):
 MISTAKES = ["first_momentum_step", "nesterov_formula", "weight_decay_place", "maximize_ignored"]
 
 
-def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False):
+def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False, accumulate=False):
     dtype = rng.dtype()
     params = [rng.randn(rng.int(1, 4), rng.int(1, 3), dtype=dtype), rng.randn(rng.int(1, 4), dtype=dtype)]
     steps = []
@@ -67,6 +71,8 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False)
             f"step {s + 1}: {[k for k, g in enumerate(st) if g is None]}" for s, st in enumerate(steps))
     if as_generator:
         label += ", params given as a generator"
+    if accumulate:
+        label += ", gradients accumulating in place between steps (no zero_grad)"
     case = Case(label)
     lent = Region(params)  # the parameters live in memory the grader reads after every step
     trajectory = []
@@ -77,8 +83,9 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False)
         trajectory.append([lent.now(k) for k in range(len(params))])
         return {"result": None}
     got = expect_result(student.run("sgd_steps", ["optim"], case, lend=lent, callbacks=callbacks, params=lent.lent(),
-                                    steps=steps, hparams=hparams, as_generator=as_generator), ["steps"], case)
-    expected = torch_trajectory(params, steps, hparams)
+                                    steps=steps, hparams=hparams, as_generator=as_generator, accumulate=accumulate),
+                        ["steps"], case)
+    expected = torch_trajectory(params, steps, hparams, accumulate)
     if got["steps"] != len(expected) or len(trajectory) != len(expected):
         expect_result(None, ["steps"], case)  # the driver reports every step: this is tampering
     variants = {}
@@ -91,10 +98,10 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False)
         for k, (g, e) in enumerate(zip(g_step, e_step)):
             if s == 0 and torch.equal(g, params[k]) and not torch.equal(e, params[k]):
                 fail(f"parameter {k} was unchanged after step 1 (the grader reads its memory: it still holds the "
-                     "starting values): either step() skipped it, or it bound a new tensor (p = p - ...) instead "
-                     "of updating the parameter in place (p.add_(...), p -= ...)", case)
+                     "starting values): either step() skipped it, or it gave the parameter new memory (p = p - ..., "
+                     "p.data = ...) instead of updating it in place (p.add_(...), p -= ...)", case)
             expect_close(g, e, f"parameter {k} after step {s + 1}", case,
-                         {key: (lambda key=key, s=s, k=k: mistaken(key, s, k)) for key in MISTAKES})
+                         {} if accumulate else {key: (lambda key=key, s=s, k=k: mistaken(key, s, k)) for key in MISTAKES})
 
 
 @pytest.mark.parametrize("i", range(3))
@@ -102,9 +109,11 @@ def test_plain(student, rng, i):
     run(student, rng, {"lr": [0.1, 0.01, 0.5][i]}, as_generator=i == 2)
 
 
-@pytest.mark.parametrize("i", range(3))
+@pytest.mark.parametrize("i", range(4))
 def test_momentum(student, rng, i):
-    run(student, rng, {"lr": 0.1, "momentum": [0.9, 0.5, 0.9][i], "dampening": [0.0, 0.0, 0.3][i]})
+    # the last case: the buffer must be a copy, or the gradient's next accumulation changes it
+    run(student, rng, {"lr": 0.1, "momentum": [0.9, 0.5, 0.9, 0.9][i], "dampening": [0.0, 0.0, 0.3, 0.0][i]},
+        accumulate=i == 3)
 
 
 @pytest.mark.parametrize("i", range(2))
@@ -125,7 +134,7 @@ def test_maximize(student, rng, i):
     hparams = {"lr": 0.1, "maximize": True}
     if i:
         hparams.update(momentum=0.9, weight_decay=0.1)
-    run(student, rng, hparams)
+    run(student, rng, hparams, accumulate=i == 1)  # step() must leave p.grad as it was
 
 
 @pytest.mark.parametrize("i", range(2))

@@ -189,6 +189,42 @@ def _step(self):
     _reference_step(self)
 SGD.step = _step
 '''),
+    W("momentum buffer is the gradient itself", "sgd", "optim", "test_momentum", '''
+@torch.no_grad()
+def _step(self):
+    for k, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if self.momentum_buffers[k] is None:
+                self.momentum_buffers[k] = g  # no copy: the next accumulation into p.grad changes it
+            else:
+                self.momentum_buffers[k].mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+            g = g + self.momentum * self.momentum_buffers[k] if self.nesterov else self.momentum_buffers[k]
+        p.sub_(self.lr * g)
+SGD.step = _step
+'''),
+    W("maximize negates p.grad in place", "sgd", "optim", "test_maximize", '''
+@torch.no_grad()
+def _step(self):
+    for k, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = p.grad.neg_() if self.maximize else p.grad  # changes the gradient the model holds
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if self.momentum_buffers[k] is None:
+                self.momentum_buffers[k] = g.clone()
+            else:
+                self.momentum_buffers[k].mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+            g = g + self.momentum * self.momentum_buffers[k] if self.nesterov else self.momentum_buffers[k]
+        p.sub_(self.lr * g)
+SGD.step = _step
+'''),
     W("None grads not skipped", "sgd", "optim", "test_none_grads", '''
 _reference_step = SGD.step
 def _step(self):
