@@ -283,10 +283,12 @@ STOPPED_AUTOGRAD_ROUTES = {
                                              " g.__defaults__)\nreturn g(torch.relu(x), x, grad_output)[0]",
                                              "making code objects"),
     "running torch.autograd's compiled module again": (
-        "import marshal, importlib.util, torch.autograd as A\n"
-        "code = marshal.loads(open(importlib.util.cache_from_source(A.__file__), 'rb').read()[16:])\n"
+        "import marshal, os, sys, torch.autograd as A\n"
+        "tag = sys.implementation.cache_tag\n"
+        "pyc = os.path.join(os.path.dirname(A.__file__), '__pycache__', f'__init__.{tag}.pyc')\n"
+        "code = marshal.loads(open(pyc, 'rb').read()[16:])\n"
         "ns = {'__name__': 'torch.autograd', '__package__': 'torch.autograd', '__path__': A.__path__}\nexec(code, ns)\n"
-        "return ns['grad'](torch.relu(x), x, grad_output)[0]", "running a loaded module's code again"),
+        "return ns['grad'](torch.relu(x), x, grad_output)[0]", "making code objects (marshal.loads)"),
 }
 
 
