@@ -106,7 +106,8 @@ def diagnose(problem, got, mistakes, on_shape=None):
     """Name the known mistake (kit/misconceptions.py) whose output `got` matches, if any.
 
     mistakes: {catalog key: a function computing, with torch, what that mistake gives here}.
-    on_shape: the catalog key to name when only the shape is off and nothing else fits.
+    on_shape: for a wrong shape that no mistake's output matches, a function of the student's
+    tensor giving the arithmetic of the right size (kit/shapes.py): numbers, not a guess.
     """
     for key, produce in (mistakes or {}).items():
         try:
@@ -118,7 +119,10 @@ def diagnose(problem, got, mistakes, on_shape=None):
                     tensor_problem(got, candidate, "") is None and value_problem(got, candidate, "") is None:
                 return named(key, problem)
     if on_shape and isinstance(got, torch.Tensor) and " has shape " in problem:
-        return named(on_shape, problem)
+        try:
+            return f"{problem}: {on_shape(got)}"
+        except Exception:  # a shape the arithmetic cannot read (too few dimensions, say)
+            pass
     return f"{problem} ({M.NO_KNOWN_MISTAKE})"
 
 

@@ -74,10 +74,6 @@ CATALOG = {
     "same_padding_side": Misconception(
         "'same' padding on the wrong side", "when the total padding dilation*(kernel - 1) is odd, torch puts "
         "the extra row and column at the end.", "top = total // 2, bottom = total - top (left/right alike)"),
-    "output_size": Misconception(
-        "the output-size formula", "the output has the wrong number of rows or columns.",
-        "conv2d: out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1; conv_transpose2d: "
-        "out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1"),
     "transpose_padding_adds": Misconception(
         "padding added instead of cropped", "in a transposed convolution, padding removes rows and columns "
         "from the full scattered output.", "out = full[padding : full_size - padding] on each axis"),
@@ -88,8 +84,4 @@ CATALOG = {
         "dilation and groups swapped", "F.conv_transpose2d takes (..., output_padding, groups, dilation): "
         "groups comes before dilation, unlike F.conv2d.",
         "def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1)"),
-    "backward_output_padding": Misconception(
-        "the input rows the stride skipped", "grad_input has the input's shape: rows and columns that no "
-        "output read get a zero gradient.", "scatter into a zero tensor shaped like the padded input, or "
-        "use conv_transpose2d with output_padding = (in + 2*padding - dilation*(kernel - 1) - 1) % stride"),
 }

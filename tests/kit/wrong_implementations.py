@@ -7,6 +7,9 @@ reference module, so the rest of the submission stays correct.
 from dataclasses import dataclass
 
 
+ARITHMETIC = "(the size's arithmetic)"  # a wrong shape: the message shows the numbers, names no mistake
+
+
 @dataclass(frozen=True)
 class Wrong:
     name: str
@@ -440,7 +443,7 @@ MISCONCEPTION = {
     "padding adds instead of cropping": "transpose_padding_adds",
     "output_padding ignored": "output_padding_ignored",
     "dilation before groups": "transpose_arg_order",
-    "grad_input without output_padding": "backward_output_padding",
+    "grad_input without output_padding": ARITHMETIC,
     "grad_bias averaged": "sum_vs_mean",
     "grad_weight with a flipped kernel": "flipped_kernel",
 }
@@ -451,4 +454,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
     return torch.nn.functional.pad(out, (0, 0, 0, 1))
 '''))
-MISCONCEPTION["output one row too tall"] = "output_size"
+MISCONCEPTION["output one row too tall"] = ARITHMETIC

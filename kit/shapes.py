@@ -1,0 +1,73 @@
+"""A wrong output size, explained with the case's own numbers instead of a guess.
+
+When a convolution's output has the wrong shape, the message shows the output-size formula
+evaluated per axis with this case's sizes, beside the size the student produced; it names a
+cause only when the numbers prove it (the student's size is exactly what that cause gives).
+"""
+from __future__ import annotations
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
+    """conv2d: out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1, per axis."""
+    if padding in ("same", "valid"):
+        lines = []
+        for axis, i, k, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(dilation), got_hw):
+            out = i if padding == "same" else i - d * (k - 1)
+            rule = f"'same' keeps the input's {i}" if padding == "same" else f"'valid' is {i} - {d}*({k}-1) = {out}"
+            lines.append(f"{axis}: {rule}, yours has {g}")
+        return "; ".join(lines)
+    parts = []
+    for axis, i, k, s, p, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding),
+                                      _pair(dilation), got_hw):
+        out = (i + 2 * p - d * (k - 1) - 1) // s + 1
+        text = f"{axis}: ({i} + 2*{p} - {d}*({k}-1) - 1) // {s} + 1 = {out}, yours has {g}"
+        if g != out:
+            for cause, wrong in (("without the stride", i + 2 * p - d * (k - 1)),
+                                 ("without the padding", (i - d * (k - 1) - 1) // s + 1),
+                                 ("without the dilation", (i + 2 * p - (k - 1) - 1) // s + 1)):
+                if g == wrong and wrong != out:
+                    text += f" (what the formula gives {cause})"
+                    break
+        parts.append(text)
+    return "out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1 per axis: " + "; ".join(parts)
+
+
+def conv_transpose2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, output_padding=0, dilation=1) -> str:
+    """out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1, per axis."""
+    parts = []
+    for axis, i, k, s, p, op, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding),
+                                          _pair(output_padding), _pair(dilation), got_hw):
+        out = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+        text = f"{axis}: ({i}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}, yours has {g}"
+        if g != out:
+            for cause, wrong in (("with padding added instead of cropped", out + 4 * p),
+                                 ("without the output_padding", out - op),
+                                 ("without the padding", out + 2 * p),
+                                 ("without the stride", out - (i - 1) * (s - 1)),
+                                 ("without the dilation", out - (d - 1) * (k - 1))):
+                if g == wrong and wrong != out:
+                    text += f" (what the formula gives {cause})"
+                    break
+        parts.append(text)
+    return ("out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1 per axis: "
+            + "; ".join(parts))
+
+
+def conv2d_grad_input(grad_output_hw, kernel_hw, input_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
+    """grad_input has the input's shape; a transposed convolution of grad_output reaches it with
+    output_padding = in - ((out - 1)*stride - 2*padding + dilation*(kernel - 1) + 1), per axis."""
+    parts = []
+    for axis, o, k, i, s, p, d, g in zip(("rows", "columns"), grad_output_hw, kernel_hw, input_hw, _pair(stride),
+                                         _pair(padding), _pair(dilation), got_hw):
+        base = (o - 1) * s - 2 * p + d * (k - 1) + 1
+        text = f"{axis}: the input has {i}, yours has {g}; ({o}-1)*{s} - 2*{p} + {d}*({k}-1) + 1 = {base}"
+        if i != base:
+            text += f", so output_padding = {i} - {base} = {i - base} (the rows the stride skipped)"
+        if g == base and i != base:
+            text += " -- yours is that size without the output_padding"
+        parts.append(text)
+    return "grad_input must have the input's shape. " + "; ".join(parts)
