@@ -67,6 +67,17 @@ CATALOG = {
     "flipped_kernel": Misconception(
         "a flipped kernel", "torch's conv2d is a cross-correlation: the kernel is used as it is.",
         "out[i, j] += x[i*stride + u*dilation, j*stride + v*dilation] * weight[u, v]"),
+    "flipped_kernel_transpose": Misconception(
+        "a flipped kernel", "torch's conv_transpose2d scatters each input cell through the kernel as it is.",
+        "out[i*stride + u*dilation, j*stride + v*dilation] += x[i, j] * weight[u, v]"),
+    "flipped_kernel_grad_weight": Misconception(
+        "a flipped kernel in grad_weight", "each tap's gradient pairs it with the input cells that tap "
+        "read in the forward pass: no flip.",
+        "grad_weight[o, c, u, v] = sum over n, i, j of grad_output[n, o, i, j] * "
+        "x_padded[n, c, i*stride + u*dilation, j*stride + v*dilation]"),
+    "mean_vs_sum": Misconception(
+        "a mean where torch sums", "every output element adds the bias once, so the bias's gradient is "
+        "the sum of grad_output over the batch and every position.", "grad_bias = grad_output.sum(dim=(0, 2, 3))"),
     "stride_ignored": Misconception("the stride missing from an index", "output cell i reads input rows "
                                     "from i*stride on.", "input row = i*stride + u*dilation (columns alike)"),
     "dilation_ignored": Misconception("the dilation missing from an index", "kernel taps are dilation apart.",

@@ -33,8 +33,8 @@ def check(student, rng, case):
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         fail("conv2d_backward should return a tuple (grad_input, grad_weight, grad_bias)", case)
     expected = {"grad_input": leaves[0].grad, "grad_weight": leaves[1].grad, "grad_bias": bias.grad}
-    mistakes = {"grad_weight": {"flipped_kernel": lambda: expected["grad_weight"].flip(-1, -2)},
-                "grad_bias": {"sum_vs_mean": lambda: grad_output.mean(dim=(0, 2, 3))}}
+    mistakes = {"grad_weight": {"flipped_kernel_grad_weight": lambda: expected["grad_weight"].flip(-1, -2)},
+                "grad_bias": {"mean_vs_sum": lambda: grad_output.mean(dim=(0, 2, 3))}}
     k = case.kwargs
 
     def grad_input_size(g):

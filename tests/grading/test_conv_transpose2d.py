@@ -44,7 +44,7 @@ def mistakes(x, weight, bias, k):
     def padding_adds():
         ph, pw = _pairs(k["padding"])[0]
         return F.pad(F.conv_transpose2d(x, weight, bias, **{**k, "padding": 0}), (pw, pw, ph, ph))
-    return {"flipped_kernel": lambda: F.conv_transpose2d(x, weight.flip(-1, -2), bias, **k),
+    return {"flipped_kernel_transpose": lambda: F.conv_transpose2d(x, weight.flip(-1, -2), bias, **k),
             "stride_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "stride": 1, "output_padding": 0}),
             "transpose_padding_adds": padding_adds,
             "output_padding_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "output_padding": 0})}

@@ -357,6 +357,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     p = (padding, padding) if isinstance(padding, int) else padding
     return torch.nn.functional.pad(out, (p[1], p[1], p[0], p[0]))
 '''),
+    W("flipped kernel, transposed", "conv_transpose2d", "conv_transpose2d",
+      "test_basic test_stride test_padding_output_padding test_dilation test_groups", '''
+_reference_conv_transpose2d = conv_transpose2d
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _reference_conv_transpose2d(input, weight.flip(-1, -2), bias, stride, padding, output_padding, groups,
+                                       dilation)
+'''),
     W("output_padding ignored", "conv_transpose2d", "conv_transpose2d", "test_padding_output_padding", '''
 _reference = conv_transpose2d
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -444,8 +451,9 @@ MISCONCEPTION = {
     "output_padding ignored": "output_padding_ignored",
     "dilation before groups": "transpose_arg_order",
     "grad_input without output_padding": ARITHMETIC,
-    "grad_bias averaged": "sum_vs_mean",
-    "grad_weight with a flipped kernel": "flipped_kernel",
+    "grad_bias averaged": "mean_vs_sum",
+    "grad_weight with a flipped kernel": "flipped_kernel_grad_weight",
+    "flipped kernel, transposed": "flipped_kernel_transpose",
 }
 WRONG.append(W("output one row too tall", "conv2d", "conv2d", "test_basic test_stride_padding", '''
 _reference_conv2d = conv2d
