@@ -126,10 +126,11 @@ def explain_conv_transpose2d(g):
              "Output size = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1",
              f"            = ({g.size} - 1)*{g.stride} - 2*{g.padding} + {g.dilation}*({g.kernel} - 1) + "
              f"{g.output_padding} + 1 = {n}",
-             "", f"Each input cell scatters a kernel-shaped patch x[r,c]*w into a full {full}x{full} grid, its "
-             f"corner at (r*{g.stride}, c*{g.stride}); padding then crops {g.padding} from the top/left and "
-             f"{g.padding - g.output_padding} from the bottom/right (output_padding {g.output_padding} keeps "
-             "that many more rows/columns).",
+             "", f"Each input cell scatters a kernel-shaped patch x[r,c]*w into a full grid, its corner at "
+             f"(r*{g.stride}, c*{g.stride}): {full - g.output_padding}x{full - g.output_padding}, and "
+             f"output_padding adds {g.output_padding} more row(s)/column(s) at the bottom/right, where no "
+             f"patch lands: {full}x{full}. padding then crops {g.padding} from every side: "
+             f"{full} - 2*{g.padding} = {n}.",
              "", "How many patches add into each cell of the full grid (. = none; [ ] = kept as the output):"]
     counts = patch_counts(g)
     for a in range(full):
