@@ -116,9 +116,12 @@ def main(argv=None):
     names = [n for n in manifest.names if not args.exercises or n in args.exercises]
     if args.case:
         test = args.case.split("[")[0]
-        if len(names) != 1 or test not in manifest.get(names[0]).tests:
+        if len(names) != 1:
             return usage_error("--case takes one exercise and one of its tests, e.g. "
                                "python grader.py conv2d --case 'test_basic[2]'")
+        if test not in manifest.get(names[0]).tests:
+            return usage_error(f"{names[0]} has no test named {test!r}; its tests: "
+                               f"{', '.join(manifest.get(names[0]).tests)}")
 
     required = bool(args.batch or given or args.gradescope or args.require_sandbox) and not args.allow_unsandboxed
     if args.watch:

@@ -210,6 +210,11 @@ def terminal(report, manifest, root, width=100):
             text = f"{test.name} ({_pts(test.score)}/{_pts(test.max_score)}): {plain_text(test.message)}"
             lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11,
                                    break_long_words=False, break_on_hyphens=False)  # keep commands copyable
+    if report.case and not report.crash:  # one case is no grade: say what ran, how to grade the exercise
+        whole = rerun_command(report, report.exercises[0].name if report.exercises else None, extra=flag)
+        lines += ["", f"Only {plain_text(report.case)} ran (points shown are its test's, if all its cases ran). "
+                      f"Grade the whole exercise: {plain_text(whole)}"]
+        return "\n".join(lines)
     lines += ["", f"Total: {_pts(report.score)}/{_pts(report.max_score)}"]
     done = sum(e.status == "passed" for e in report.exercises)
     lines.append(f"Progress: {done} of {len(report.exercises)} exercises done "

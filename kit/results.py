@@ -61,6 +61,7 @@ class Report:
     # "" when student code ran inside the OS sandbox; otherwise why not (practice mode), e.g.
     # "practice mode: not sandboxed (user namespaces are not available)". Every writer shows it.
     sandbox_note: str = ""
+    case: str = ""  # set when only this test or case ran (--case): not a grade of the exercise
 
     @property
     def score(self):
@@ -78,17 +79,19 @@ class Report:
         d["sandboxed"] = not self.sandbox_note
         if self.sandbox_note:
             d["sandbox_note"] = self.sandbox_note
+        if self.case:
+            d["case"] = self.case
         return d
 
 
-def build(manifest, names, outcomes, seed, timeout, target, crash="", only="", sandbox_note=""):
+def build(manifest, names, outcomes, seed, timeout, target, crash="", only="", sandbox_note="", case=""):
     """outcomes: {(exercise, test): [(passed, message, rerun command), ...]}, one per case that ran.
 
     The tests come from the manifest, never from what ran: a test with no outcome failed.
     only: a rerun of one test -- the report then holds just that test.
     sandbox_note: "" if student code ran in the OS sandbox, else why not (see Report).
     """
-    report = Report(seed=seed, timeout=timeout, target=target, crash=crash, sandbox_note=sandbox_note)
+    report = Report(seed=seed, timeout=timeout, target=target, crash=crash, sandbox_note=sandbox_note, case=case)
     for name in names:
         ex = manifest.get(name)
         result = ExerciseResult(name=name, title=ex.title)

@@ -26,10 +26,14 @@ class Collector:
         self.items = {}  # nodeid -> (exercise, test function name)
         self.failures = {}  # nodeid -> first failure message
         self.outcomes = {}  # (exercise, test) -> [(passed, message)]
+        self.deselected = []  # names of the cases --case left out (to list them if it matched none)
 
     def pytest_configure(self, config):
         if self.sandbox is not None:
             config.stash[SANDBOX] = self.sandbox
+
+    def pytest_deselected(self, items):
+        self.deselected += [(exercise_of(item), item.name) for item in items]
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
@@ -87,7 +91,10 @@ def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None,
             code = pytest.main(args, plugins=[collector])
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
-        if code not in (0, 1):
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED and case:
+            same = [n for ex, n in collector.deselected if ex == names[0] and n.split("[")[0] == case.split("[")[0]]
+            crash = f"there is no case {case}: {case.split('[')[0]} has {', '.join(same) or 'no cases here'}"
+        elif code not in (0, 1):
             crash = f"the grading tests could not run (pytest exit code {int(code)})"
     except KeyboardInterrupt:
         raise
@@ -100,4 +107,4 @@ def grade(target, names, settings, tests_dir=TESTS, sandbox=None, manifest=None,
             crash = crash or f"grading stopped: {type(e).__name__}: {e}"
         sandbox.close()
     return results.build(manifest, names, collector.outcomes, settings.seed, settings.timeout,
-                         target, crash, only=case.split("[")[0], sandbox_note=note)
+                         target, crash, only=case.split("[")[0], sandbox_note=note, case=case)

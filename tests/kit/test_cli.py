@@ -26,7 +26,7 @@ def run(*args, env=None):
     (["--batch", ".", "--json", "r.json"], "--json cannot be used with --batch"),
     (["--watch", "--fail-under", "50"], "--fail-under cannot be used with --watch"),
     (["--case", "test_basic"], "--case takes one exercise and one of its tests"),
-    (["conv2d", "--case", "test_nothing"], "--case takes one exercise and one of its tests"),
+    (["conv2d", "--case", "test_nothing"], "conv2d has no test named 'test_nothing'; its tests: test_basic"),
 ])
 def test_usage_errors_exit_2_with_a_clear_message(args, expected):
     result = run(*args)

@@ -121,7 +121,7 @@ def test_a_failing_message_reruns_exactly_its_case(tmp_path):
     case_label = re.search(r"on case: ([^\[]*?) (?:\[|-- rerun)", full.replace("\n           ", " ")).group(1)
     again = run(*shlex.split(command.group(1))[2:]).stdout.replace("\n           ", " ")
     assert command.group(2).split("[")[0] in again and case_label in again
-    assert "Total: 0/" in again
+    assert "Only " + command.group(2) + " ran" in again
 
 
 def test_watch_regrades_when_a_file_changes(tmp_path):
