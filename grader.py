@@ -152,6 +152,8 @@ def main(argv=None):
     report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest,
                           case=args.case)
     warming.join()
+    if args.case and report.crash.startswith("there is no case"):
+        return usage_error(report.crash)
     text = writers.terminal(report, manifest, ROOT)
     print(text)
     if args.json:

@@ -123,7 +123,39 @@ def diagnose(problem, got, mistakes, on_shape=None):
             return f"{problem}: {on_shape(got)}"
         except Exception:  # a shape the arithmetic cannot read (too few dimensions, say)
             pass
+    ratio = _constant_ratio(got, mistakes)
+    if ratio:
+        return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})"
     return f"{problem} ({M.NO_KNOWN_MISTAKE})"
+
+
+_EXPECTED = []  # the expected tensor of the comparison under way (set by expect_close)
+
+
+def _constant_ratio(got, mistakes):
+    """"exactly 1/5 of" when every value of got is the same multiple of torch's: numbers that
+    point at a missing or extra factor (a batch size, a count) without guessing which."""
+    if not _EXPECTED or not isinstance(got, torch.Tensor):
+        return None
+    expected = _EXPECTED[-1]
+    if got.shape != expected.shape or not expected.is_floating_point() or expected.numel() < 2:
+        return None
+    e, g = expected.double().flatten(), got.double().flatten()
+    if not (torch.isfinite(e).all() and torch.isfinite(g).all()):
+        return None
+    big = e.abs() > 1e-6 * max(1.0, float(e.abs().max()))
+    if int(big.sum()) < 2 or not torch.allclose(g[~big], torch.zeros_like(g[~big]), atol=1e-6):
+        return None
+    r = g[big] / e[big]
+    r0 = float(r.median())
+    if r0 == 0 or abs(r0 - 1) < 1e-3 or not torch.allclose(r, torch.full_like(r, r0), rtol=1e-3, atol=0):
+        return None
+    for n in range(2, 10001):
+        if abs(r0 * n - 1) < 1e-3:
+            return f"exactly 1/{n} of"
+        if abs(r0 - n) < 1e-3 * n:
+            return f"exactly {n} times"
+    return f"{r0:.4g} times"
 
 
 def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
@@ -132,7 +164,12 @@ def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
         fail(problem, case)  # not even a tensor: that says it all
     problem = problem or value_problem(got, expected, what)
     if problem:
-        fail(diagnose(problem, got, mistakes, on_shape), case)
+        _EXPECTED[:] = [expected]
+        try:
+            message = diagnose(problem, got, mistakes, on_shape)
+        finally:
+            _EXPECTED.clear()
+        fail(message, case)
 
 
 def expect_grads(got, expected, names, case, mistakes=None):

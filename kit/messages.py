@@ -68,3 +68,7 @@ SANDBOX_SWITCHED_OFF = "GRADER_SANDBOX=off"
 REPLY_TOO_LARGE = ("your code's answer was {size} bytes, far more than this case asks for (at most {limit} "
                    "bytes): check the shapes you return")
 STOPPED_BY_BUDGET = "was stopped after {seconds:.2g} s, when the time budget for these calls ({budget:g} s in all) ran out"
+INPUT_CHANGED = ("{function} changed its input in place (argument {position}, the {shape} tensor): compute the "
+                 "result in new tensors and leave every input as it was (no x.add_(...), x[...] = ..., "
+                 "x -= ... on an argument)")
+CONSTANT_RATIO = "every value is {ratio} torch's"

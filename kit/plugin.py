@@ -117,7 +117,22 @@ class Student:
         self.forbid = state.manifest.get(exercise).forbid
 
     def call(self, module, name, *args, case, lend=None, **kwargs):
-        return self.run("call", [module], case, lend=lend, module=module, name=name, args=args, kwargs=kwargs)
+        """Call a student function. Its tensor arguments are lent by memory (unless the test
+        lends its own), so that changing an input in place is seen and named."""
+        import torch
+        from .worker.shared import Region
+        positions = [k for k, a in enumerate(args) if isinstance(a, torch.Tensor)] if lend is None else []
+        if not positions:
+            return self.run("call", [module], case, lend=lend, module=module, name=name, args=args, kwargs=kwargs)
+        lent, given = Region([args[k] for k in positions]), list(args)
+        for j, k in enumerate(positions):
+            given[k] = lent[j]
+        value = self.run("call", [module], case, lend=lent, module=module, name=name, args=tuple(given), kwargs=kwargs)
+        for j, k in enumerate(positions):
+            if not torch.equal(lent.now(j), args[k]):
+                fail(M.INPUT_CHANGED.format(function=name, position=k + 1,
+                                            shape="x".join(map(str, args[k].shape)) or "0-d"), case)
+        return value
 
     def run(self, driver, modules, case, lend=None, callbacks=None, **kwargs):
         """Run a driver; lend: a kit.worker.shared.Region the worker uses in place;

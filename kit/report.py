@@ -206,8 +206,10 @@ def terminal(report, manifest, root, width=100):
         lines.append(f"  [{STATUS[ex.status]}] {ex.name:<{name_width}}  {_pts(ex.score):>3}/{_pts(ex.max_score):<3}")
         # every failing test of an exercise under way (a stub's tests all say the same: one is enough)
         failing = [t for t in ex.tests if t.status != "passed"]
-        for test in failing if ex.status == "failed" else failing[:1]:
-            text = f"{test.name} ({_pts(test.score)}/{_pts(test.max_score)}): {plain_text(test.message)}"
+        for k, test in enumerate(failing if ex.status == "failed" else failing[:1]):
+            # the first in full, with its case and rerun command; the others one line each
+            message = plain_text(test.message) if k == 0 else _short(plain_text(test.message))
+            text = f"{test.name} ({_pts(test.score)}/{_pts(test.max_score)}): {message}"
             lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11,
                                    break_long_words=False, break_on_hyphens=False)  # keep commands copyable
     if report.case and not report.crash:  # one case is no grade: say what ran, how to grade the exercise
@@ -226,6 +228,11 @@ def terminal(report, manifest, root, width=100):
                      f"Stuck? python grader.py --hint {pending[0].name}")
     lines.append(f"Reproduce this run: {plain_text(rerun_command(report, extra=flag))}")
     return "\n".join(lines)
+
+
+def _short(message, width=80):
+    reason = message.split(" -- ")[0]
+    return reason if len(reason) <= width else reason[:width - 3].rstrip() + "..."
 
 
 def _pts(x):

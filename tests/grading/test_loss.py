@@ -4,7 +4,9 @@ import torch
 import torch.nn.functional as F
 
 from kit.cases import Case, describe
-from kit.compare import expect_close, expect_result
+from kit import messages as M
+from kit.compare import expect_close, expect_result, fail
+from kit.worker.shared import Region
 
 pytestmark = pytest.mark.exercise("loss")
 
@@ -18,8 +20,13 @@ def check_loss(student, cls, input, target, case):
             -torch.log(input.exp() / input.exp().sum(1, keepdim=True))[rows, target].mean(),
             (input.exp().sum(1).log() - input[rows, target]).mean(),
             -(input[rows, target].exp() / input.exp().sum(1)).log().mean()]
-    got = expect_result(student.run("loss_forward", ["loss"], case, cls=cls, input=input, target=target),
+    lent = Region([input, target])  # read back: the loss must leave both as they were
+    got = expect_result(student.run("loss_forward", ["loss"], case, cls=cls, input=lent[0], target=lent[1], lend=lent),
                         ["forward", "call"], case)
+    for k, (name, given) in enumerate((("input", input), ("target", target))):
+        if not torch.equal(lent.now(k), given):
+            fail(M.INPUT_CHANGED.format(function=f"{cls}.forward", position=k + 1,
+                                        shape="x".join(map(str, given.shape))), case)
     expect_close(got["forward"], reference(input, target), f"{cls}.forward(input, target)", case, mistakes)
     expect_close(got["call"], reference(input, target), f"{cls}()(input, target)", case, mistakes)
 

@@ -111,3 +111,17 @@ def test_the_worker_package_imports_only_the_standard_library_torch_numpy_and_it
                 continue
             for root in roots:
                 assert root in sys.stdlib_module_names or root in {"torch", "numpy"} or root in own, (name, root)
+
+
+def test_the_readme_lists_every_field_of_the_json_report():
+    import re
+    from kit import results
+    with open(os.path.join(ROOT, "README.md")) as f:
+        row = next(line for line in f if line.startswith("| `--json PATH` |"))
+    schema = row.split("|")[2]
+    documented = set(re.findall(r'"(\w+)"', schema))
+    outcomes = {(e.name, t): [(False, "x", "")] for e in MANIFEST.exercises for t in e.tests}
+    report = results.build(MANIFEST, MANIFEST.names, outcomes, 1, 1.0, "t", crash="c", sandbox_note="n", case="c")
+    data = report.to_dict()
+    keys = set(data) | set(data["exercises"][0]) | set(data["exercises"][0]["tests"][0])
+    assert keys == documented, (keys - documented, documented - keys)
