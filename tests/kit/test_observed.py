@@ -93,3 +93,18 @@ SGD.step = _step
 '''
     report = grade(submission({"optim": source}), exercises=["sgd"])
     assert "was unchanged after step 1" in failed_tests(report)[("sgd", "test_plain")]
+
+
+def test_an_input_changed_in_place_is_named_and_a_constant_factor_shown(grade, submission):
+    source = '''
+def relu_backward(grad_output, x):
+    grad_output[x <= 0] = 0
+    return grad_output
+_reference_lb = linear_backward
+def linear_backward(grad_output, x, weight):
+    grad_x, grad_weight, grad_bias = _reference_lb(grad_output, x, weight)
+    return grad_x, grad_weight, grad_bias / grad_output.reshape(-1, weight.shape[0]).shape[0]
+'''
+    failed = failed_tests(grade(submission({"backward": source}), exercises=["backward"], seed=2))
+    assert "relu_backward changed its input in place (argument 1" in failed[("backward", "test_relu_backward")]
+    assert "every value is exactly 1/" in failed[("backward", "test_linear_backward")]

@@ -79,6 +79,17 @@ def linear_backward(grad_output, x, weight):
     grad_x, grad_weight, _ = _reference(grad_output, x, weight)
     return grad_x, grad_weight, grad_output
 '''),
+    W("relu_backward zeroes grad_output in place", "backward", "backward", "test_relu_backward", '''
+def relu_backward(grad_output, x):
+    grad_output[x <= 0] = 0  # the right values, written into the caller's tensor
+    return grad_output
+'''),
+    W("grad_bias averaged over the batch", "backward", "backward", "test_linear_backward", '''
+_reference_lb = linear_backward
+def linear_backward(grad_output, x, weight):
+    grad_x, grad_weight, grad_bias = _reference_lb(grad_output, x, weight)
+    return grad_x, grad_weight, grad_bias / grad_output.reshape(-1, weight.shape[0]).shape[0]
+'''),
     W("relu gradient 1 at zero", "backward", "backward", "test_relu_backward", '''
 def relu_backward(grad_output, x):
     return torch.where(x >= 0, grad_output, torch.zeros_like(grad_output))
