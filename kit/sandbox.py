@@ -320,12 +320,14 @@ class Sandbox:
             if failed is not None:
                 failed.seconds = time.monotonic() - start
                 return failed
-        outcome = self._exchange(message, max(0.0, timeout - (time.monotonic() - start)), fds, callbacks)
+        # the worker's start counts against the deadline; the message names the limit as set
+        outcome = self._exchange(message, max(0.0, timeout - (time.monotonic() - start)), fds, callbacks,
+                                 shown=timeout)
         outcome = outcome or Outcome("value")
         outcome.seconds = time.monotonic() - start
         return outcome
 
-    def _exchange(self, message, timeout, fds=(), callbacks=None):
+    def _exchange(self, message, timeout, fds=(), callbacks=None, shown=None):
         """One request and its reply; None for a bare acknowledgement, else an Outcome.
 
         Before its reply, the worker may call back (the grader's stand-ins for other
@@ -355,7 +357,7 @@ class Sandbox:
                 raise wire.WireError("too many call backs")
         except TimeoutError:
             self.kill()
-            return Outcome("timeout", detail=f"took longer than {timeout:g} s (stopped)")
+            return Outcome("timeout", detail=f"took longer than {shown or timeout:g} s (stopped)")
         except (EOFError, OSError):
             status, events = self.kill()
             if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FORBIDDEN:
