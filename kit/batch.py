@@ -13,6 +13,8 @@ A submission costs only itself:
   lane; if it ends that lane too, it gets a zero and the reason (M.BATCH_LANE_DIED).
 - Grading that raises gives that submission a zero and the reason, and a fresh lane takes
   the next submission (the old one's state may be broken).
+- Each submission is graded with its own seed, submission_seed(run seed, folder name), written
+  in its JSON report: students do not share cases, and `--seed` that number reruns one.
 - Each submission has a wall-clock deadline, deadline_for(): STARTUP_ALLOWANCE seconds for
   a lane's zygote to import torch, plus TIMEOUTS_PER_TEST x settings.timeout for each
   grading test. A case that times out skips the rest of its test, so a test costs about
@@ -22,6 +24,7 @@ A submission costs only itself:
 """
 import collections
 import csv
+import dataclasses
 import io
 import multiprocessing
 import os
@@ -51,6 +54,12 @@ def deadline_for(settings, manifest, names) -> float:
     return STARTUP_ALLOWANCE + TIMEOUTS_PER_TEST * settings.timeout * max(tests, 1)
 
 
+def submission_seed(seed: int, name: str) -> int:
+    """Each submission's own cases, from the run's seed and its folder's name (in its JSON)."""
+    import hashlib
+    return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:8], "big") % 10**15
+
+
 def _grade_one(target, names, settings, tests_dir, manifest):
     global _zygote
     from .runner import grade
@@ -59,6 +68,8 @@ def _grade_one(target, names, settings, tests_dir, manifest):
         _zygote = Zygote(hidden=[tests_dir, os.path.dirname(os.path.abspath(target))],
                          allow_unsandboxed=ALLOW_UNSANDBOXED)
     sandbox = Sandbox(target, settings.timeout, zygote=_zygote)
+    # students do not share cases: answers passed around would not fit another's
+    settings = dataclasses.replace(settings, seed=submission_seed(settings.seed, os.path.basename(target)))
     return grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest).to_dict()
 
 
@@ -201,7 +212,10 @@ def main(root, out, names, settings, tests_dir, manifest, *, grade_one=None, dea
             report = results.build(manifest, names, {}, settings.seed, settings.timeout, path,
                                    crash=reason).to_dict()
         reports[name] = report
-        writers.dump_json(report, os.path.join(out, f"{name}.json"))
+        try:
+            writers.dump_json(report, os.path.join(out, f"{name}.json"))
+        except OSError as e:  # this submission's file could not be written: the gradebook still is
+            reason = f"{reason}; its JSON report could not be written: {e.strerror}".lstrip("; ")
         print(f"  {writers.plain_text(name)}: {report['score']:g}/{report['max_score']:g}"
               + (f"   ({writers.plain_text(reason)})" if reason else ""))
 

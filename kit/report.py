@@ -118,7 +118,8 @@ def write_atomic(path, text: str) -> None:
             f.write(data)
         return
     directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    # a short name of its own: the target's name may already be as long as a name can be
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".report-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

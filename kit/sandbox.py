@@ -180,11 +180,11 @@ class Zygote:
 
     def spawn(self, output, forbid):
         """A fresh worker guarded for `forbid`: (its pid in the zygote's namespace, requests
-        connection, read end of its events pipe). Its output goes to the file `output`."""
+        connection, read end of its events pipe). Its output goes to the descriptor `output`."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         events_r, events_w = os.pipe()
         try:
-            reply = self._ask(f"spawn {','.join(sorted(forbid)) or '-'}", [theirs.fileno(), output.fileno(), events_w])
+            reply = self._ask(f"spawn {','.join(sorted(forbid)) or '-'}", [theirs.fileno(), output, events_w])
         except ZygoteLost:
             ours.close()
             os.close(events_r)
@@ -268,7 +268,17 @@ class Sandbox:
         return self.zygote.sandbox_note
 
     def _spawn(self):
-        self.pid, self.conn, self.events = self.zygote.spawn(self.output, self.policy)
+        # A fresh output file per worker, which the worker may only append to: one worker can
+        # neither read what another printed nor leave it anything (a channel past the rules).
+        self.output.close()
+        fd, path = tempfile.mkstemp(prefix="grader-output-")
+        writer = os.open(path, os.O_WRONLY | os.O_APPEND)
+        os.unlink(path)
+        self.output = os.fdopen(fd, "r+b")
+        try:
+            self.pid, self.conn, self.events = self.zygote.spawn(writer, self.policy)
+        finally:
+            os.close(writer)
         self.imported = set()
         failed = self._exchange({"op": "load", "files": read_sources(self.target, self.modules)}, self.timeout)
         if failed is not None and failed.kind in ("crash", "broken"):  # no student code had run yet

@@ -37,7 +37,8 @@ def resolve(manifest_settings, seed=None, timeout=None, environ=None):
     elif environ.get("GRADER_SEED"):
         seed_value, seed_source = _number(environ["GRADER_SEED"], int, "GRADER_SEED"), "GRADER_SEED"
     else:
-        seed_value, seed_source = secrets.randbelow(10**6), "random"
+        # wide enough that a submission cannot recover it from its cases by trying every seed
+        seed_value, seed_source = secrets.randbelow(10**15), "random"
     if timeout is not None:
         t, t_source = _number(str(timeout), float, "--timeout"), "--timeout"
     elif environ.get("GRADER_TIMEOUT"):

@@ -38,6 +38,7 @@ SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/etc/ld.
 DEVICES = ("null", "zero", "full", "random", "urandom")
 SCRATCH = "/worker-tmp"  # each worker's private scratch folder ($TMPDIR): not /tmp, where a view may hold files
 SCRATCH_BYTES = 16 << 20  # its size, and the largest file a worker may write
+SCRATCH_FILES = 1024  # and how many files it holds (each costs kernel memory no limit counts)
 _SYSCALLS = {"x86_64": {"pivot_root": 155, "capset": 126}, "aarch64": {"pivot_root": 41, "capset": 91}}
 
 
@@ -239,7 +240,7 @@ def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None
     /proc goes too: its own /proc/self/mem and maps would let code rewrite the process's
     memory, the rules' included."""
     _check(_LIBC.unshare(CLONE_NEWNS), "a private mount namespace")
-    _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},mode=1777")
+    _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},nr_inodes={SCRATCH_FILES},mode=1777")
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")

@@ -194,7 +194,11 @@ def prepare():
             __import__(name)
         except ImportError:
             pass
-    codes = {"autograd": tuple(_family_codes(_AUTOGRAD_MODULES)), "torch.optim": tuple(_optim_codes()),
+    decompositions = sys.modules.get("torch._decomp.decompositions")
+    derivatives = tuple(name for name in dir(decompositions) if name.endswith(("_backward", "_backward_data"))
+                        and "conv" not in name and callable(getattr(decompositions, name, None)))
+    codes = {"autograd": tuple(_family_codes({**_AUTOGRAD_MODULES, "torch._decomp.decompositions": derivatives})),
+             "torch.optim": tuple(_optim_codes()),
              "convolution": tuple(_family_codes(_CONV_MODULES))}
     global _KEEP  # the ids below stay valid only while the code objects live
     _KEEP = tuple(codes.values())
@@ -294,7 +298,8 @@ def _profile(s, frame, event, arg):
 # Where a family's forbidden Python code lives on disk: hidden from a worker under that rule
 # (jail.lock), so its source or bytecode cannot be read back and compiled under another name.
 _SOURCES = {"torch.optim": ("torch.optim",),
-            "convolution": ("torch._decomp.decompositions", "sympy.discrete.convolutions")}
+            "convolution": ("torch._decomp", "sympy.discrete.convolutions"),  # im2col, col2im, unfold
+            "autograd": ("torch._decomp",)}  # the derivative formulas in Python (threshold_backward, ...)
 
 
 def sources():

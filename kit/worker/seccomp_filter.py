@@ -5,7 +5,8 @@ process. Everything that would reach beyond that is refused with an error, whate
 route to it -- Python, torch's C++, numpy, a library loaded with ctypes:
 - creating processes or threads (clone, fork, vfork, execve): one thread means the grader's
   checks see every call, and nothing can be left running after the worker ends;
-- signalling, tracing or reading the memory of any process but itself;
+- signalling, tracing or reading the memory of any process but itself (kill and its kin, and
+  a descriptor's owner, which the kernel signals: F_SETOWN, F_SETSIG);
 - sockets (no network even if a namespace were missing), io_uring (its operations bypass
   this filter), BPF, perf, keys, userfaultfd;
 - mounting, namespaces, chroot, kernel modules, rebooting, raising another process's limits.
@@ -19,6 +20,8 @@ import errno
 SCMP_ACT_ALLOW = 0x7FFF0000
 SCMP_CMP_NE, SCMP_CMP_EQ, SCMP_CMP_MASKED_EQ = 1, 4, 7
 TIOCSTI = 0x5412
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902
 
 
 def SCMP_ACT_ERRNO(code: int) -> int:  # noqa: N802 (libseccomp's name)
@@ -108,6 +111,11 @@ def load(own_pid: int) -> None:
             rule(refuse, name, _ArgCmp(0, SCMP_CMP_NE, own_pid, 0))
         rule(refuse, "prlimit64", _ArgCmp(0, SCMP_CMP_NE, 0, 0))
         rule(refuse, "ioctl", _ArgCmp(1, SCMP_CMP_MASKED_EQ, 0xFFFFFFFF, TIOCSTI))
+        # a descriptor's owner gets SIGIO (or any signal F_SETSIG names): another way to signal
+        for command in (F_SETOWN, F_SETOWN_EX, F_SETSIG):
+            rule(refuse, "fcntl", _ArgCmp(1, SCMP_CMP_EQ, command, 0))
+        for command in (FIOSETOWN, SIOCSPGRP):
+            rule(refuse, "ioctl", _ArgCmp(1, SCMP_CMP_MASKED_EQ, 0xFFFFFFFF, command))
         if lib.seccomp_load(ctx) != 0:
             raise Unavailable("the seccomp filter could not be loaded")
     finally:

@@ -34,7 +34,7 @@ import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "submission"
-HIDDEN_SOURCES = {}  # rule family -> files a worker under that rule must not read (rules.sources)
+HIDDEN_SOURCES = {}  # rule family -> files no worker may read: what the rules forbid (rules.sources)
 SUBMISSION_DIR = "/submission"  # where student modules appear to live (they exist only in memory)
 
 
@@ -150,7 +150,8 @@ def start_worker(fds, forbid, config, sandboxed):
         os.close(fd)
     conn = socket.socket(fileno=fds[0])
     if sandboxed:
-        hide = [path for family in forbid for path in HIDDEN_SOURCES.get(family, ())]
+        # every worker: a worker without a rule could otherwise read the code and pass it on
+        hide = [path for paths in HIDDEN_SOURCES.values() for path in paths]
         jail.lock(config["memory_bytes"], config["cpu_seconds"], hide)
     serve(conn, forbid, "" if sandboxed else config.get("solutions", ""), sandboxed,
           config.get("python_guards", True))
@@ -212,12 +213,16 @@ def enter_sandbox(sock, config):
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     jail.die_with_parent()
+    import signal
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, signal.SIG_IGN)  # PID 1 of the namespace: nothing there may stop it
     return jail.settle()
 
 
 def main():
     sock = socket.socket(fileno=int(sys.argv[1]))
     config = json.loads(sys.argv[2])
+    sys.argv[1:] = []  # the workers need not know the kit's paths
     import jail
     jail.die_with_parent()
     note, sandboxed = "", False

@@ -514,3 +514,14 @@ CrossEntropyLoss.backward = _ce_backward
     report = grade(submission({"loss": source}), exercises=["backward"])
     test = next(t for t in report.exercises[0].tests if t.name == "test_loss_backward")
     assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["autograd"]), test.message
+
+
+def test_autograds_derivative_formulas_in_python_are_autograd(grade, submission):
+    source = """
+from torch._decomp import decompositions as _D
+def relu_backward(grad_output, x):
+    return _D.threshold_backward(grad_output, x, 0)
+"""
+    report = grade(submission({"backward": source}), exercises=["backward"])
+    test = next(t for t in report.exercises[0].tests if t.name == "test_relu_backward")
+    assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["autograd"]), test.message

@@ -288,3 +288,29 @@ def test_the_training_loops_stand_ins_take_only_batch_sized_tensors(grade, tmp_p
     folder = build_submission(tmp_path / "s", [("training_loop", "import torch\n" + loop)])
     report = grade(folder, exercises=["training_loop"])
     assert report.score == 0 and "not a batch's x, y or output" in report.exercises[0].first_failure.message
+
+
+def test_workers_share_no_channel_and_know_no_paths(inside):
+    # the output file is append-only for each worker: what one printed, the next cannot read
+    assert inside("import os\nos.pread(1, 100, 0)")["type"] == "OSError"
+    assert inside("import sys\nreturn sys.argv[1:]") == []
+
+
+@pytest.mark.parametrize("code", [
+    "import os, fcntl\nr, w = os.pipe()\nfcntl.fcntl(r, fcntl.F_SETOWN, 1)",
+    "import os, fcntl\nr, w = os.pipe()\nfcntl.fcntl(r, 10, 2)",  # F_SETSIG
+])
+def test_no_signal_through_a_descriptors_owner(inside, code):
+    assert inside(code)["type"] == "PermissionError"
+
+
+def test_the_scratch_folder_holds_few_files(inside):
+    code = "import os\nfor k in range(5000):\n    open(f\"{os.environ['TMPDIR']}/{k}\", 'w').close()"
+    assert inside(code)["type"] == "OSError"
+
+
+@pytest.mark.parametrize("module", ["torch.optim.sgd", "torch._decomp.decompositions"])
+def test_what_the_rules_forbid_cannot_be_read_in_any_worker(inside, module):
+    """Not even where no rule applies: that worker could pass the code on."""
+    code = f"import importlib\nm = importlib.import_module({module!r})\nreturn open(m.__file__).read()"
+    assert inside(code)["type"] == "FileNotFoundError"

@@ -125,3 +125,16 @@ def test_the_readme_lists_every_field_of_the_json_report():
     data = report.to_dict()
     keys = set(data) | set(data["exercises"][0]) | set(data["exercises"][0]["tests"][0])
     assert keys == documented, (keys - documented, documented - keys)
+
+
+def test_seeds_are_too_wide_to_try_and_each_batch_submission_has_its_own():
+    from kit.batch import submission_seed
+    assert max(resolve(MANIFEST.settings, environ={}).seed for _ in range(20)) > 10**9
+    assert submission_seed(7, "alice") == submission_seed(7, "alice") != submission_seed(7, "bob")
+
+
+def test_a_report_with_the_longest_name_a_file_can_have_is_written(tmp_path):
+    from kit.report import write_atomic
+    path = tmp_path / ("m" * 250 + ".json")
+    write_atomic(path, "{}")
+    assert path.read_text() == "{}"
