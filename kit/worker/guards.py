@@ -183,7 +183,7 @@ def harden(forbid, solutions_dir, sandboxed=False):
     import rules
     global _PREPARED
     prepared, _PREPARED = _PREPARED, None
-    forbid = frozenset(forbid) & {"autograd", "torch.optim", "convolution"}
+    forbid = frozenset(forbid) & {"autograd", "torch.optim", "convolution", "layers", "losses"}
     codes, c_names = rules.arm(prepared, forbid, _forbidden)
     if codes or c_names:
         sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr)))

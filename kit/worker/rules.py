@@ -61,6 +61,17 @@ _C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
             ("torch._C", "_enter_dual_level", "autograd"),
             ("torch._C", "_ImperativeEngine", "autograd"),
             ("torch._C", "_EngineBase", "autograd"))
+# forward and loss: torch's own layer and loss functions are the answer itself. Banned at the
+# dispatcher (every route to the operator) and in torch's Python references (code identity).
+_OP_FAMILIES = {"layers": ("linear", "relu", "relu_", "threshold", "threshold_"),
+                "losses": ("mse_loss", "cross_entropy_loss", "nll_loss", "nll_loss_nd", "nll_loss2d",
+                           "nll_loss_forward", "nll_loss2d_forward", "log_softmax", "_log_softmax",
+                           "special_log_softmax")}
+_OP_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
+_REF_MODULES = ("torch._refs", "torch._refs.nn.functional", "torch._refs.special", "torch._decomp.decompositions")
+_REF_NAMES = {"layers": ("linear", "relu", "threshold", "_threshold"),
+              "losses": ("mse_loss", "cross_entropy", "nll_loss", "_nll_loss_nd", "log_softmax", "_log_softmax",
+                         "nll_loss_forward", "nll_loss2d_forward")}
 _FORWARD_AD_OPS = ("_make_dual", "_make_dual_copy", "_unpack_dual", "_fw_primal", "_fw_primal_copy")
 _FORWARD_AD_KEYS = ("Autograd", "ADInplaceOrView", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
 
@@ -197,7 +208,14 @@ def prepare():
     decompositions = sys.modules.get("torch._decomp.decompositions")
     derivatives = tuple(name for name in dir(decompositions) if name.endswith(("_backward", "_backward_data"))
                         and "conv" not in name and callable(getattr(decompositions, name, None)))
-    codes = {"autograd": tuple(_family_codes({**_AUTOGRAD_MODULES, "torch._decomp.decompositions": derivatives})),
+    for name in _REF_MODULES:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    refs = {family: tuple(_family_codes({m: names for m in _REF_MODULES})) for family, names in _REF_NAMES.items()}
+    codes = {**refs,
+             "autograd": tuple(_family_codes({**_AUTOGRAD_MODULES, "torch._decomp.decompositions": derivatives})),
              "torch.optim": tuple(_optim_codes()),
              "convolution": tuple(_family_codes(_CONV_MODULES))}
     global _KEEP  # the ids below stay valid only while the code objects live
@@ -222,7 +240,12 @@ def prepare():
     _replace_everywhere(replacements)
     del engine, replacements
     autograd_ops, forward_ad_ops, derivative_ops = [], [], []
+    op_bans = {family: [] for family in _OP_FAMILIES}
     for full in torch._C._dispatch_get_all_op_names():
+        for family, names in _OP_FAMILIES.items():
+            if full.startswith("aten::") and full[6:].split(".")[0] in names:
+                op_bans[family] += [(full[6:], key) for key in _OP_KEYS
+                                    if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
         overload = full.partition(".")[2]
         if full.startswith("aten::") and full[6:].split(".")[0] in _FORWARD_AD_OPS:
             forward_ad_ops += [(full[6:], key) for key in _FORWARD_AD_KEYS
@@ -245,8 +268,13 @@ def prepare():
     files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
                       if type(f) is str)
     codes = {family: {id(code): family for code in c} for family, c in codes.items()}
+    global OP_BANS
+    OP_BANS = {family: tuple(bans) for family, bans in op_bans.items()}
     return Prepared(codes, _C_NAMES, tuple(stubs), tuple(autograd_ops), tuple(forward_ad_ops) + tuple(derivative_ops),
                     guard_ids, files)
+
+
+OP_BANS = {}  # family -> ((operator, dispatch key), ...): set once in the zygote by prepare()
 
 
 def _leak(obj):
@@ -273,6 +301,14 @@ def arm(prepared, forbid, forbidden):
         for lib in libraries.values():
             _leak(lib)
         del libraries, lib, ban
+    for family, bans in OP_BANS.items():
+        if family in forbid and bans:
+            lib = torch._C._dispatch_library("IMPL", "aten", "")
+            ban = _make_ban(family, forbidden)
+            for name, key in bans:
+                lib.impl(name, key, ban, False)
+            _leak(lib)
+            del lib, ban
     for family, stub in prepared.stubs:
         if family in forbid:
             stub.__kwdefaults__ = {"_call": _make_ban(family, forbidden)}
@@ -297,7 +333,8 @@ def _profile(s, frame, event, arg):
 
 # Where a family's forbidden Python code lives on disk: hidden from a worker under that rule
 # (jail.lock), so its source or bytecode cannot be read back and compiled under another name.
-_SOURCES = {"torch.optim": ("torch.optim",),
+_SOURCES = {"layers": ("torch._refs",), "losses": ("torch._refs",),
+            "torch.optim": ("torch.optim",),
             "convolution": ("torch._decomp", "sympy.discrete.convolutions"),  # im2col, col2im, unfold
             "autograd": ("torch._decomp",)}  # the derivative formulas in Python (threshold_backward, ...)
 

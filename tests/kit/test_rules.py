@@ -525,3 +525,43 @@ def relu_backward(grad_output, x):
     report = grade(submission({"backward": source}), exercises=["backward"])
     test = next(t for t in report.exercises[0].tests if t.name == "test_relu_backward")
     assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["autograd"]), test.message
+
+
+# -- forward and loss: torch's own layers and losses are the answer itself ----------------------------
+
+LAYER_ROUTES = {
+    "F.linear": ("linear", "return torch.nn.functional.linear(x, weight, bias)"),
+    "nn.Linear": ("linear", "m = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)\n"
+                            "with torch.no_grad():\n    m.weight.copy_(weight)\n"
+                            "    if bias is not None:\n        m.bias.copy_(bias)\nreturn m(x).detach()"),
+    "torch.relu": ("relu", "return torch.relu(x)"),
+    "nn.ReLU": ("relu", "return torch.nn.ReLU()(x)"),
+    "F.threshold": ("relu", "return torch.nn.functional.threshold(x, 0.0, 0.0)"),
+    "torch's Python reference": ("relu", "import torch._refs.nn.functional as R\nreturn R.relu(x)"),
+}
+
+
+@pytest.mark.parametrize("route", list(LAYER_ROUTES))
+def test_torchs_layers_are_the_answer_itself_in_forward(grade, submission, route):
+    name, body = LAYER_ROUTES[route]
+    args = "x, weight, bias=None" if name == "linear" else "x"
+    report = grade(submission({"forward": f"def {name}({args}):\n" + indent(body)}), exercises=["forward"])
+    test = next(t for t in report.exercises[0].tests if t.name == f"test_{name}")
+    assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["layers"]), test.message
+
+
+LOSS_ROUTES = {
+    "F.mse_loss": "MSELoss.forward = lambda self, input, target: torch.nn.functional.mse_loss(input, target)",
+    "nn.MSELoss": "MSELoss.forward = lambda self, input, target: torch.nn.MSELoss()(input, target)",
+    "F.cross_entropy": "CrossEntropyLoss.forward = lambda self, input, target: "
+                       "torch.nn.functional.cross_entropy(input, target)",
+    "log_softmax and nll_loss": "CrossEntropyLoss.forward = lambda self, input, target: "
+                                "torch.nn.functional.nll_loss(input.log_softmax(1), target)",
+}
+
+
+@pytest.mark.parametrize("route", list(LOSS_ROUTES))
+def test_torchs_losses_are_the_answer_itself_in_loss(grade, submission, route):
+    report = grade(submission({"loss": LOSS_ROUTES[route]}), exercises=["loss"])
+    failed = [t for t in report.exercises[0].tests if t.status == "failed"]
+    assert failed and all(t.message.startswith(M.FORBIDDEN["losses"]) for t in failed), failed
