@@ -339,6 +339,15 @@ _SOURCES = {"layers": ("torch._refs",), "losses": ("torch._refs",),
             "autograd": ("torch._decomp",)}  # the derivative formulas in Python (threshold_backward, ...)
 
 
+def _import_all(package):
+    import pkgutil
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        try:
+            __import__(info.name)
+        except Exception:  # a module that cannot load here (an optional dependency): not needed
+            pass
+
+
 def sources():
     """In the zygote: {family: paths to hide}; a package is hidden whole, with its __pycache__."""
     import importlib.util
@@ -352,6 +361,7 @@ def sources():
             if not isinstance(file, str):
                 continue
             if hasattr(module, "__path__"):
+                _import_all(module)  # a hidden package's modules cannot be imported later: now, then
                 paths.append(os.path.dirname(file))
             else:
                 paths += [file, importlib.util.cache_from_source(file)]
