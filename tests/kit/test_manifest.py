@@ -63,3 +63,11 @@ def test_stubs_and_solutions_define_the_same_names():
     for f in sorted(os.listdir(EXERCISES)):
         if f.endswith(".py"):
             assert names(os.path.join(EXERCISES, f)) == names(os.path.join(SOLUTIONS, f)), f
+
+
+def test_every_forbid_names_a_rule_the_worker_enforces():
+    from kit.worker.guards import RULES
+    from kit.messages import FORBIDDEN
+    for ex in MANIFEST.exercises:
+        assert set(ex.forbid) <= RULES, (ex.name, set(ex.forbid) - RULES)
+    assert RULES <= set(FORBIDDEN)  # and each has its message
