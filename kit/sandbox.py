@@ -84,11 +84,12 @@ class Zygote:
     """
 
     def __init__(self, hidden=(), allow_unsandboxed=True, cpu_seconds=600, python_guards=True, probe=False,
-                 answer_timeout=ZYGOTE_TIMEOUT):
+                 answer_timeout=ZYGOTE_TIMEOUT, launcher=()):
         self.hidden = [manifest_mod.ROOT, SOLUTIONS, *map(os.path.abspath, hidden)]
         self.python_guards = python_guards  # False only to test the operating system's walls alone
         self.probe = probe  # only learn whether there is a sandbox; import nothing, serve nothing
         self.answer_timeout = answer_timeout
+        self.launcher = list(launcher)  # a command that execs the rest: the kit's tests start it as nobody
         self.allow_unsandboxed, self.cpu_seconds = allow_unsandboxed, cpu_seconds
         # why this system gave no sandbox, once known; GRADER_SANDBOX=off asks for practice mode
         self.practice_reason = M.SANDBOX_SWITCHED_OFF if os.environ.get("GRADER_SANDBOX") == "off" else ""
@@ -105,12 +106,14 @@ class Zygote:
     def _start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.root = tempfile.mkdtemp(prefix="grader-view-")  # empty: the workers' root is mounted on it
+        os.chmod(self.root, 0o755)  # a zygote started as another user (launcher) must reach it
         config = {"root": self.root, "hidden": self.hidden, "memory_bytes": MEMORY_BYTES,
                   "cpu_seconds": self.cpu_seconds, "solutions": SOLUTIONS, "practice": bool(self.practice_reason),
                   "python_guards": self.python_guards, "probe": self.probe}
         self.log = tempfile.TemporaryFile()  # the zygote's own output, shown if it fails to start
         self.process = subprocess.Popen(
-            [sys.executable, "-B", ZYGOTE, str(theirs.fileno()), json.dumps(config)], pass_fds=[theirs.fileno()],
+            [*self.launcher, sys.executable, "-B", ZYGOTE, str(theirs.fileno()), json.dumps(config)],
+            pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True,
             env=WORKER_ENV, cwd="/")
         theirs.close()

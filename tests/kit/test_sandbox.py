@@ -22,10 +22,34 @@ from kit.sandbox import Sandbox, Zygote
 SECRET = "GRADER_TEST_SECRET_TOKEN"
 
 
-@pytest.fixture(scope="module")
-def walls():
+def as_nobody(needed):
+    """A launcher that runs a command as nobody, with no capability: CI runs as root, so this is
+    how the sandbox is also tested as an unprivileged user. In a private mount namespace, each
+    closed folder on the way to `needed` (pyenv under /root, 0700) gets a tmpfs holding just the
+    way through; the machine itself is not touched."""
+    shell = ["set -e"]
+    for path in needed:
+        parts = os.path.realpath(path).split(os.sep)
+        for k in range(2, len(parts)):
+            folder, child = os.sep.join(parts[:k]), parts[k]
+            if os.stat(folder).st_mode & 0o001 == 0:
+                keep = f"/tmp/unprivileged-{k}-{child}"
+                shell += [f"mkdir -p {keep}", f"mount --bind {folder}/{child} {keep}",
+                          f"mount -t tmpfs -o mode=755 tmpfs {folder}", f"mkdir -p {folder}/{child}",
+                          f"mount --bind {keep} {folder}/{child}"]
+    shell.append('exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(shell), "sh"]
+
+
+@pytest.fixture(scope="module", params=["as the grading user", "as nobody"])
+def walls(request):
     os.environ[SECRET] = "s3cr3t"  # the grader's environment must not reach the worker
-    z = Zygote(python_guards=False)
+    launcher = ()
+    if request.param == "as nobody":
+        if os.geteuid() != 0:
+            pytest.skip("the grading user is not root: the first run was already unprivileged")
+        launcher = as_nobody([sys.prefix, sys.base_prefix, ROOT])
+    z = Zygote(python_guards=False, launcher=launcher)
     yield z
     z.close()
     del os.environ[SECRET]
@@ -53,6 +77,10 @@ def inside(walls, tmp_path):
 def test_the_system_here_gives_a_sandbox(walls):
     # CI runs on Linux with user namespaces and libseccomp: grading there must be sandboxed
     assert walls.sandbox_note == ""
+    with open(f"/proc/{walls.process.pid}/status") as f:
+        uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+    # a root grader's sandbox is nobody outside; an unprivileged one's is that user
+    assert uid == ("65534" if os.geteuid() == 0 else str(os.geteuid()))
 
 
 def test_only_its_own_process_is_visible(inside):
