@@ -102,12 +102,13 @@ def named(key, detail):
     return M.LOOKS_LIKE.format(name=m.name, why=m.why, fix=m.fix, detail=detail)
 
 
-def diagnose(problem, got, mistakes, on_shape=None):
+def diagnose(problem, got, mistakes, on_shape=None, expected=None):
     """Name the known mistake (kit/misconceptions.py) whose output `got` matches, if any.
 
     mistakes: {catalog key: a function computing, with torch, what that mistake gives here}.
     on_shape: for a wrong shape that no mistake's output matches, a function of the student's
     tensor giving the arithmetic of the right size (kit/shapes.py): numbers, not a guess.
+    expected: torch's answer, to say when got is a constant multiple of it.
     """
     for key, produce in (mistakes or {}).items():
         try:
@@ -123,21 +124,17 @@ def diagnose(problem, got, mistakes, on_shape=None):
             return f"{problem}: {on_shape(got)}"
         except Exception:  # a shape the arithmetic cannot read (too few dimensions, say)
             pass
-    ratio = _constant_ratio(got, mistakes)
+    ratio = _constant_ratio(got, expected)
     if ratio:
         return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})"
     return f"{problem} ({M.NO_KNOWN_MISTAKE})"
 
 
-_EXPECTED = []  # the expected tensor of the comparison under way (set by expect_close)
-
-
-def _constant_ratio(got, mistakes):
+def _constant_ratio(got, expected):
     """"exactly 1/5 of" when every value of got is the same multiple of torch's: numbers that
     point at a missing or extra factor (a batch size, a count) without guessing which."""
-    if not _EXPECTED or not isinstance(got, torch.Tensor):
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor):
         return None
-    expected = _EXPECTED[-1]
     if got.shape != expected.shape or not expected.is_floating_point() or expected.numel() < 2:
         return None
     e, g = expected.double().flatten(), got.double().flatten()
@@ -164,12 +161,7 @@ def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
         fail(problem, case)  # not even a tensor: that says it all
     problem = problem or value_problem(got, expected, what)
     if problem:
-        _EXPECTED[:] = [expected]
-        try:
-            message = diagnose(problem, got, mistakes, on_shape)
-        finally:
-            _EXPECTED.clear()
-        fail(message, case)
+        fail(diagnose(problem, got, mistakes, on_shape, expected), case)
 
 
 def expect_grads(got, expected, names, case, mistakes=None):

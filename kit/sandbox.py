@@ -258,7 +258,7 @@ class Sandbox:
         """zygote: a shared one (else this Sandbox starts and owns one, with zygote_options)."""
         self.target, self.timeout = os.path.realpath(target), timeout
         self.modules = modules or sorted({m for e in manifest_mod.load().exercises for m in e.modules})
-        self.output = tempfile.TemporaryFile()  # what student code prints
+        self.output = None  # what the current worker prints (a fresh file per worker: _spawn)
         self.zygote, self.owns_zygote = zygote or Zygote(**zygote_options), zygote is None
         self.pid = self.conn = self.events = None
         self.policy = frozenset()  # what the current worker is guarded against
@@ -273,7 +273,8 @@ class Sandbox:
     def _spawn(self):
         # A fresh output file per worker, which the worker may only append to: one worker can
         # neither read what another printed nor leave it anything (a channel past the rules).
-        self.output.close()
+        if self.output is not None:
+            self.output.close()
         fd, path = tempfile.mkstemp(prefix="grader-output-")
         writer = os.open(path, os.O_WRONLY | os.O_APPEND)
         os.unlink(path)
@@ -314,7 +315,8 @@ class Sandbox:
         self.kill()
         if self.owns_zygote:
             self.zygote.close()
-        self.output.close()
+        if self.output is not None:
+            self.output.close()
 
     # -- requests -----------------------------------------------------------------
     def _request(self, message, timeout, fds=(), callbacks=None):
