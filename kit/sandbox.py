@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from . import manifest as manifest_mod
 from . import messages as M
+from .worker.jail import SCRATCH
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_DIR = os.path.join(HERE, "worker")
@@ -32,7 +33,7 @@ MAX_SOURCE_BYTES = 1 << 20  # a student module larger than this is not sent to t
 MEMORY_BYTES = 4 << 30  # what a worker may allocate beyond what it starts with
 MAX_CALLBACKS = 10000  # call backs one request may make (a training loop makes six per batch)
 # The environment of the worker: nothing of the grader's (tokens, paths) comes along.
-WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/worker-tmp", "TMPDIR": "/worker-tmp", "LANG": "C.UTF-8",
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": SCRATCH, "LANG": "C.UTF-8",
               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": ""}
 

@@ -20,11 +20,9 @@ practice mode (not sandboxed) and says so in every report.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import resource
-import stat
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -265,7 +263,3 @@ def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None
     _syscall("capset", header, data)
     import seccomp_filter
     seccomp_filter.load(os.getpid())
-
-
-def is_regular_file(fd: int) -> bool:
-    return stat.S_ISREG(os.fstat(fd).st_mode)
