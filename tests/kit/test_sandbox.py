@@ -6,6 +6,7 @@ Each wall was checked by removing it (jail.lock without seccomp, enter without t
 and watching its test fail.
 """
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -25,18 +26,26 @@ SECRET = "GRADER_TEST_SECRET_TOKEN"
 def as_nobody(needed):
     """A launcher that runs a command as nobody, with no capability: CI runs as root, so this is
     how the sandbox is also tested as an unprivileged user. In a private mount namespace, each
-    closed folder on the way to `needed` (pyenv under /root, 0700) gets a tmpfs holding just the
-    way through; the machine itself is not touched."""
-    shell = ["set -e"]
+    closed folder on the way to `needed`, or `needed` itself (pyenv under /root, a checkout in a
+    0700 temporary folder), is covered by a tmpfs (mode 755) holding binds of all its entries;
+    the machine itself is not touched, but for the empty folders the binds start from."""
+    shell, done = ["set -e"], set()
     for path in needed:
         parts = os.path.realpath(path).split(os.sep)
-        for k in range(2, len(parts)):
-            folder, child = os.sep.join(parts[:k]), parts[k]
-            if os.stat(folder).st_mode & 0o001 == 0:
-                keep = f"/tmp/unprivileged-{k}-{child}"
-                shell += [f"mkdir -p {keep}", f"mount --bind {folder}/{child} {keep}",
-                          f"mount -t tmpfs -o mode=755 tmpfs {folder}", f"mkdir -p {folder}/{child}",
-                          f"mount --bind {keep} {folder}/{child}"]
+        for k in range(2, len(parts) + 1):
+            folder = os.sep.join(parts[:k])
+            if folder in done or os.stat(folder).st_mode & 0o001:
+                continue
+            done.add(folder)
+            keep = f"/tmp/unprivileged-{len(done)}-{os.getpid()}"
+            shell += [f"mkdir -p {keep}", f"mount --bind {folder} {keep}", f"mount -t tmpfs -o mode=755 tmpfs {folder}"]
+            for name in sorted(os.listdir(os.path.join(folder))):
+                entry, kept = shlex.quote(os.path.join(folder, name)), shlex.quote(os.path.join(keep, name))
+                if os.path.islink(os.path.join(folder, name)):
+                    shell.append(f"ln -s {shlex.quote(os.readlink(os.path.join(folder, name)))} {entry}")
+                    continue
+                shell.append(f"mkdir {entry}" if os.path.isdir(os.path.join(folder, name)) else f"touch {entry}")
+                shell.append(f"mount --bind {kept} {entry}")
     shell.append('exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"')
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(shell), "sh"]
 
