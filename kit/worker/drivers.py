@@ -187,5 +187,138 @@ def train(load, batches, num_epochs):
     return {"losses": losses}
 
 
+# cnn: the wiring alone -- the parts are the kit's reference versions, the network the student's ------
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """F.conv2d's values, by a loop over kernel offsets (torch's own convolution ends every worker)."""
+    if isinstance(padding, str):
+        raise ValueError("the cnn's convolutions take numeric padding")
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    n, c_in, h, w = input.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    xp = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    xp[:, :, ph:ph + h, pw:pw + w] = input
+    h_out, w_out = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out, c_out_g = input.new_zeros(n, c_out, h_out, w_out), c_out // groups
+    for u in range(kh):
+        for v in range(kw):
+            window = xp[:, :, u * dh:u * dh + sh * (h_out - 1) + 1:sh, v * dw:v * dw + sw * (w_out - 1) + 1:sw]
+            for g in range(groups):
+                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                out[:, outs] += torch.einsum("nchw,oc->nohw", window[:, ins], weight[outs, :, u, v])
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+def _conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    n, c_in, h, w = input.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    h_out, w_out = grad_output.shape[2:]
+    xp = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    xp[:, :, ph:ph + h, pw:pw + w] = input
+    grad_xp, grad_weight, c_out_g = torch.zeros_like(xp), torch.zeros_like(weight), c_out // groups
+    for u in range(kh):
+        for v in range(kw):
+            rows = slice(u * dh, u * dh + sh * (h_out - 1) + 1, sh)
+            cols = slice(v * dw, v * dw + sw * (w_out - 1) + 1, sw)
+            for g in range(groups):
+                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                grad_weight[outs, :, u, v] = torch.einsum("nohw,nchw->oc", grad_output[:, outs], xp[:, ins, rows, cols])
+                grad_xp[:, ins, rows, cols] += torch.einsum("nohw,oc->nchw", grad_output[:, outs], weight[outs, :, u, v])
+    return grad_xp[:, :, ph:ph + h, pw:pw + w], grad_weight, grad_output.sum(dim=(0, 2, 3))
+
+
+def _linear_backward(grad_output, x, weight):
+    g = grad_output.reshape(-1, weight.shape[0])
+    return grad_output @ weight, g.T @ x.reshape(-1, weight.shape[1]), g.sum(0)
+
+
+def _relu_backward(grad_output, x):
+    return torch.where(x > 0, grad_output, torch.zeros_like(grad_output))
+
+
+CNN_PARTS = {"forward": {"linear": F.linear, "relu": torch.relu},
+             "backward": {"linear_backward": _linear_backward, "relu_backward": _relu_backward},
+             "conv2d": {"conv2d": _conv2d}, "conv2d_backward": {"conv2d_backward": _conv2d_backward}}
+
+
+class _CrossEntropy:
+    """nn.CrossEntropyLoss with its gradient: the grader's, so that cnn grades the wiring alone."""
+
+    def __call__(self, logits, target):
+        self.probs, self.target = torch.softmax(logits, dim=1), target
+        return F.cross_entropy(logits, target)
+
+    def backward(self):
+        grad = self.probs.clone()
+        grad[torch.arange(len(self.target)), self.target] -= 1
+        return grad / len(self.target)
+
+
+def _cnn(load, params):
+    """The student's CNN over the reference parts: they replace the parts' names in cnn.py and in
+    the parts' own modules (a part the student has not finished raises nothing here)."""
+    cnn = load("cnn")
+    for module, parts in CNN_PARTS.items():
+        try:
+            mod = load(module)
+        except Exception:  # a part's module that does not import: cnn.py's own names still swap
+            mod = None
+        for name, part in parts.items():
+            for where in (mod, cnn):
+                if where is not None:
+                    setattr(where, name, part)
+    return pick(load, "cnn", "CNN")(*params)
+
+
+def cnn_forward(load, params, x):
+    model = _cnn(load, params)
+    got = model.parameters()
+    return {"parameters": list(got) if got is not None else None, "forward": model.forward(x), "call": model(x)}
+
+
+def cnn_backward(load, params, x, grad_output, initial_grads):
+    model = _cnn(load, params)
+    for p, g in zip(params, initial_grads):
+        p.grad = _clone(g)
+    model(x)
+    grad_x = model.backward(grad_output)
+    return {"grad_input": grad_x, "grads": [p.grad for p in params]}
+
+
+def cnn_train(load, params, images, labels, batches, lr, momentum, test_images=None, report_every_step=True):
+    """torch's loop: zero_grad, loss = criterion(model(x), y), backward, SGD (momentum) step, as
+    torch.optim.SGD does it; batches: lists of indices into images. Returns every loss, the
+    parameters after every step (report_every_step) and the logits on test_images after training."""
+    model = _cnn(load, params)
+    optimized, criterion, buffers = list(model.parameters()), _CrossEntropy(), {}
+    losses, after = [], []
+    for batch in batches:
+        for p in optimized:
+            p.grad = None
+        loss = criterion(model(images[batch]), labels[batch])
+        model.backward(criterion.backward())
+        with torch.no_grad():
+            for k, p in enumerate(optimized):
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if momentum:
+                    buf = buffers.get(k)
+                    buffers[k] = buf = g.clone() if buf is None else buf.mul_(momentum).add_(g)
+                    g = buf
+                p.add_(g, alpha=-lr)
+        losses.append(float(loss))
+        if report_every_step:
+            after.append([p.clone() for p in params])
+    logits = None if test_images is None else model(test_images)
+    return {"losses": losses, "parameters": after, "test_logits": logits}
+
+
 DRIVERS = {f.__name__: f for f in (call, mlp_forward, mlp_backward, loss_forward, loss_backward,
                                     zero_grad, sgd_steps, sgd_construct, train)}
+DRIVERS.update({f.__name__: f for f in (cnn_forward, cnn_backward, cnn_train)})
