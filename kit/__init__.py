@@ -10,6 +10,7 @@ plugin.py         the pytest plugin behind tests/grading: the student and rng fi
 cases.py          seeded random cases and their labels
 compare.py        comparisons with torch's answer, per-dtype tolerances, naming known mistakes
 misconceptions.py the catalog of known mistakes (name, why, the rule that fixes it)
+optimizers.py     grading any optimizer class against torch.optim: trajectories, arguments, zero_grad
 messages.py       every sentence a student reads
 runner.py         runs the grading tests and collects a Report
 results.py        TestResult, ExerciseResult, Report (to_dict)

@@ -94,7 +94,9 @@ def loss_backward(load, cls, input, target):
     return criterion.backward()
 
 
-# zero_grad and sgd ------------------------------------------------------------
+# optimizers: any class with __init__(params, **hparams), step() and zero_grad() ----------------
+# The grader names the student module and class (module "optim", cls "SGD"; "adam", "AdamW"), so
+# an exercise with state -- a new optimizer -- needs no new driver.
 
 def _with_grads(params, grads):
     for p, g in zip(params, grads):
@@ -102,23 +104,24 @@ def _with_grads(params, grads):
     return [p.grad for p in params]
 
 
-def zero_grad(load, params, grads, set_to_none, as_generator, via_optimizer):
-    """params and grads: lent, so the grader sees for itself what was zeroed in place."""
+def zero_grad(load, module, cls, params, grads, set_to_none, as_generator, hparams=None):
+    """params and grads: lent, so the grader sees for itself what was zeroed in place.
+    cls None: the module's function zero_grad(params, ...); else cls(params, **hparams).zero_grad(...)."""
     _with_grads(params, grads)
     given = (p for p in params) if as_generator else params
     kwargs = {} if set_to_none is None else {"set_to_none": set_to_none}
-    if via_optimizer:
-        pick(load, "optim", "SGD")(given).zero_grad(**kwargs)
+    if cls is None:
+        pick(load, module, "zero_grad")(given, **kwargs)
     else:
-        pick(load, "optim", "zero_grad")(given, **kwargs)
+        pick(load, module, cls)(given, **(hparams or {})).zero_grad(**kwargs)
     return {"grads": [p.grad for p in params]}
 
 
-def sgd_steps(load, params, steps, hparams, as_generator, accumulate=False):
+def optimizer_steps(load, module, cls, params, steps, hparams, as_generator=False, accumulate=False):
     """params: lent; after each step the grader reads them from its own memory.
     accumulate: gradients add into the existing .grad in place, as loss.backward() does
     without zero_grad (a step that changes p.grad, or keeps it as its buffer, then shows)."""
-    opt = pick(load, "optim", "SGD")((p for p in params) if as_generator else params, **hparams)
+    opt = pick(load, module, cls)((p for p in params) if as_generator else params, **hparams)
     for grads in steps:
         if accumulate:
             for p, g in zip(params, grads):
@@ -134,9 +137,9 @@ def sgd_steps(load, params, steps, hparams, as_generator, accumulate=False):
     return {"steps": len(steps)}
 
 
-def sgd_construct(load, params, hparams):
+def optimizer_construct(load, module, cls, params, hparams):
     try:
-        pick(load, "optim", "SGD")(params, **hparams)
+        pick(load, module, cls)(params, **hparams)
     except ValueError as e:
         return {"raised": "ValueError", "message": str(e)}
     return {"raised": None, "message": ""}
@@ -320,5 +323,5 @@ def cnn_train(load, params, images, labels, batches, lr, momentum, test_images=N
 
 
 DRIVERS = {f.__name__: f for f in (call, mlp_forward, mlp_backward, loss_forward, loss_backward,
-                                    zero_grad, sgd_steps, sgd_construct, train)}
+                                    zero_grad, optimizer_steps, optimizer_construct, train)}
 DRIVERS.update({f.__name__: f for f in (cnn_forward, cnn_backward, cnn_train)})

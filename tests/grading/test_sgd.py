@@ -2,27 +2,10 @@
 import pytest
 import torch
 
-from kit.cases import Case, describe
-from kit.compare import expect_close, expect_result, fail
-from kit.worker.shared import Region
+from kit.cases import Case
+from kit.optimizers import arguments_id, check_arguments, check_trajectory, label
 
 pytestmark = pytest.mark.exercise("sgd")
-
-
-def torch_trajectory(params, steps, hparams, accumulate=False):
-    copies = [p.clone() for p in params]
-    opt = torch.optim.SGD(copies, **hparams)
-    trajectory = []
-    for grads in steps:
-        for p, g in zip(copies, grads):
-            if accumulate and p.grad is not None:
-                if g is not None:
-                    p.grad.add_(g)  # as loss.backward() adds, when nothing zeroed the gradients
-            else:
-                p.grad = None if g is None else g.clone()
-        opt.step()
-        trajectory.append([p.clone() for p in copies])
-    return trajectory
 
 
 def mistaken_trajectory(params, steps, hparams, mistake):
@@ -65,43 +48,11 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False,
     for s in range(n_steps):
         missing = none_pattern(s) if none_pattern else set()
         steps.append([None if k in missing else rng.randn(*p.shape, dtype=dtype) for k, p in enumerate(params)])
-    label = f"SGD({', '.join(f'{k}={v!r}' for k, v in hparams.items())}) on params {describe(p0=params[0], p1=params[1])}, {n_steps} steps"
-    if none_pattern:
-        label += ", some grads None: " + "; ".join(
-            f"step {s + 1}: {[k for k, g in enumerate(st) if g is None]}" for s, st in enumerate(steps))
-    if as_generator:
-        label += ", params given as a generator"
-    if accumulate:
-        label += ", gradients accumulating in place between steps (no zero_grad)"
-    case = Case(label)
-    lent = Region(params)  # the parameters live in memory the grader reads after every step
-    trajectory = []
-
-    def callbacks(name, args):
-        if name != "stepped":
-            return {"error": f"unknown call back {name!r}"}
-        trajectory.append([lent.now(k) for k in range(len(params))])
-        return {"result": None}
-    got = expect_result(student.run("sgd_steps", ["optim"], case, lend=lent, callbacks=callbacks, params=lent.lent(),
-                                    steps=steps, hparams=hparams, as_generator=as_generator, accumulate=accumulate),
-                        ["steps"], case)
-    expected = torch_trajectory(params, steps, hparams, accumulate)
-    if got["steps"] != len(expected) or len(trajectory) != len(expected):
-        expect_result(None, ["steps"], case)  # the driver reports every step: this is tampering
-    variants = {}
-
-    def mistaken(key, s, k):
-        if key not in variants:
-            variants[key] = mistaken_trajectory(params, steps, hparams, key)
-        return variants[key][s][k]
-    for s, (g_step, e_step) in enumerate(zip(trajectory, expected)):
-        for k, (g, e) in enumerate(zip(g_step, e_step)):
-            if s == 0 and torch.equal(g, params[k]) and not torch.equal(e, params[k]):
-                fail(f"parameter {k} was unchanged after step 1 (the grader reads its memory: it still holds the "
-                     "starting values): either step() skipped it, or it gave the parameter new memory (p = p - ..., "
-                     "p.data = ...) instead of updating it in place (p.add_(...), p -= ...)", case)
-            expect_close(g, e, f"parameter {k} after step {s + 1}", case,
-                         {} if accumulate else {key: (lambda key=key, s=s, k=k: mistaken(key, s, k)) for key in MISTAKES})
+    case = Case(label("SGD", params, steps, hparams, as_generator, accumulate))
+    mistakes = {} if accumulate else {key: (lambda key=key: [mistaken_trajectory(params, steps, hparams, key)])
+                                      for key in MISTAKES}
+    check_trajectory(student, case, "optim", "SGD", params, steps, hparams,
+                     lambda copies: torch.optim.SGD(copies, **hparams), as_generator, accumulate, mistakes)
 
 
 @pytest.mark.parametrize("i", range(3))
@@ -154,19 +105,6 @@ ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("n_params, hparams", ARGUMENTS,
-                         ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items()) if isinstance(a, dict) else f"{a}params")
+@pytest.mark.parametrize("n_params, hparams", ARGUMENTS, ids=arguments_id)
 def test_invalid_arguments(student, n_params, hparams):
-    params = [torch.zeros(2) for _ in range(n_params)]
-    case = Case(f"SGD({'[p]' if n_params else '[]'}, {', '.join(f'{k}={v!r}' for k, v in hparams.items())})")
-    try:
-        torch.optim.SGD([p.clone() for p in params], **hparams)
-        torch_raises = False
-    except ValueError:
-        torch_raises = True
-    got = expect_result(student.run("sgd_construct", ["optim"], case, params=params, hparams=hparams),
-                        ["raised", "message"], case)
-    if torch_raises and got["raised"] is None:
-        fail("SGD.__init__ should raise ValueError for these arguments, as torch.optim.SGD does", case)
-    if not torch_raises and got["raised"] is not None:
-        fail(f"SGD.__init__ raised ValueError ({got['message']}) for arguments torch.optim.SGD accepts", case)
+    check_arguments(student, "optim", "SGD", torch.optim.SGD, n_params, hparams)

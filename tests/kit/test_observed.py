@@ -21,10 +21,10 @@ def zero_grad(params, set_to_none=True):
         if p.grad is not None:
             p.grad = None if set_to_none else torch.zeros_like(p.grad)
 ''' + PATCH + '''
-def _forged(load, params, grads, set_to_none, as_generator, via_optimizer):
+def _forged(load, module, cls, params, grads, set_to_none, as_generator, hparams=None):
     for p, g in zip(params, grads):
         p.grad = g
-    _sys.modules['submission.optim'].zero_grad(params, set_to_none) if not via_optimizer else \\
+    _sys.modules['submission.optim'].zero_grad(params, set_to_none) if cls is None else \\
         _sys.modules['submission.optim'].SGD(params).zero_grad(**({} if set_to_none is None else {"set_to_none": set_to_none}))
     return {"grads": [None if p.grad is None else torch.zeros_like(p.grad) for p in params]}
 _drivers.DRIVERS["zero_grad"] = _forged
@@ -32,7 +32,7 @@ _drivers.DRIVERS["zero_grad"] = _forged
     # SGD binds new tensors; the driver is rewritten to report the right trajectory
     "sgd": ("optim", "test_plain", '''
 ''' + PATCH + '''
-def _forged(load, params, steps, hparams, as_generator):
+def _forged(load, module, cls, params, steps, hparams, as_generator=False, accumulate=False):
     copies = [p.clone() for p in params]
     opt = _sys.modules['submission.optim'].SGD(copies, **hparams)
     for grads in steps:
@@ -41,7 +41,7 @@ def _forged(load, params, steps, hparams, as_generator):
         opt.step()
         _drivers.GRADER("stepped")  # the grader reads its own memory: the copies are not there
     return {"steps": len(steps)}
-_drivers.DRIVERS["sgd_steps"] = _forged
+_drivers.DRIVERS["optimizer_steps"] = _forged
 '''),
     # the model keeps copies of its weights; the driver is rewritten to hide it
     "forward": ("forward", "test_mlp", '''
