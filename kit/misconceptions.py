@@ -95,4 +95,13 @@ CATALOG = {
         "dilation and groups swapped", "F.conv_transpose2d takes (..., output_padding, groups, dilation): "
         "groups comes before dilation, unlike F.conv2d.",
         "def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1)"),
+    # the cnn capstone: wiring
+    "flatten_order": Misconception(
+        "a flatten in another order than nn.Flatten", "nn.Flatten keeps the (channel, row, column) order of "
+        "the (N, C, H, W) tensor: linear feature k is channel k // (H*W), row k // W % H, column k % W.",
+        "flat = a2.reshape(N, -1) on the (N, C, H, W) tensor; on the way back grad_flat.reshape(a2.shape)"),
+    "relu_backward_skipped": Misconception(
+        "a ReLU skipped in the backward pass", "the forward pass zeroed every negative pre-activation, so no "
+        "gradient flows back through those cells.",
+        "after each layer's backward, grad_h = relu_backward(grad_a, h), h the pre-activation forward kept"),
 }

@@ -3,13 +3,10 @@
 Forbidden computations end the worker at once, after writing their name to EVENTS_FD: an
 exit cannot be caught or hidden by student code, and the grader reads the exit status
 (EXIT_FORBIDDEN), not anything the worker says about itself.
-- Convolution, in every worker: a kernel override on every convolution / im2col / col2im /
-  unfold_backward operator, in every namespace and CPU backend (F.conv2d, nn.Conv2d,
-  torch.conv2d, F.unfold, F.fold, torch.ops.*, mkldnn and quantized kernels all end there), and
-  on the fused optimizer kernels. Installed once in the zygote, before any student module
-  exists. No Python runs for allowed ops, so honest loops stay fast.
-- The exercises' rules (autograd, torch.optim, the convolutions of other libraries), switched
-  on per worker by its exercise's `forbid` list: rules.py says how each is enforced.
+- The exercises' rules (autograd, torch.optim, convolution, layers, losses), switched on per
+  worker by its exercise's `forbid` list, exactly as written there: rules.py says how each is
+  enforced (torch's operators at the dispatcher, so no Python runs for allowed ops and honest
+  loops stay fast; the rest through the profile hook and stubs).
 - Reading the reference solutions, however it is tried (import, open, exec of the file).
 
 Then an audit hook (sys.addaudithook: it cannot be removed) refuses what could tamper with
@@ -34,22 +31,8 @@ import torch
 # descriptor limit the grader may run with (the worker's own limit is set later, and lower)
 EVENTS_FD = max(10, min(1021, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1))
 EXIT_FORBIDDEN = 86
-# What manifest.toml's `forbid` may name (the convolution ban holds in every worker regardless)
+# What manifest.toml's `forbid` may name; a worker enforces exactly its exercise's list
 RULES = frozenset(("autograd", "torch.optim", "convolution", "layers", "losses"))
-
-_BANNED_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
-_BANNED_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU")
-
-
-def _banned_ops():
-    for full in sorted(torch._C._dispatch_get_all_op_names()):
-        ns, name = full.split("::", 1)
-        base = name.split(".")[0]
-        conv = ("conv" in base and "convert" not in base) or base in ("im2col", "col2im", "unfold_backward")
-        fused_optimizer = base.startswith("_fused_") and any(k in base for k in ("sgd", "adam", "adagrad"))
-        if ns in _BANNED_NAMESPACES and (conv or fused_optimizer):
-            yield ns, name
-
 
 def _forbid(state, name):
     try:
@@ -63,36 +46,6 @@ def _forbid(state, name):
 _forbidden = types.MethodType(_forbid, (os.write, os._exit, EVENTS_FD, EXIT_FORBIDDEN))
 
 
-def install_op_bans():
-    """In the zygote: every banned operator's CPU kernels end the worker instead.
-
-    A Library undoes its overrides when it is collected or its finalizer runs. Each one is
-    kept alive only by its own kernels' default arguments, and its finalizer is detached,
-    so no name that student code can reach leads back to it.
-    """
-    import weakref
-    libraries, kernels = {}, []
-    for ns, name in _banned_ops():
-        lib = libraries.get(ns) or libraries.setdefault(ns, torch.library.Library(ns, "IMPL"))
-
-        def kernel(*args, _name=f"{ns}::{name.split('.')[0]}", _forbidden=_forbidden, _lib=lib, **kwargs):
-            _forbidden(_name)
-        kernels.append(id(kernel))
-        for key in _BANNED_KEYS:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    lib.impl(name, kernel, key)
-                except RuntimeError:
-                    pass  # no kernel of this kind for this operator
-    for finalizer, info in list(weakref.finalize._registry.items()):
-        if any(info.weakref() is lib for lib in libraries.values()):
-            finalizer.detach()
-    global _KERNEL_IDS
-    _KERNEL_IDS = frozenset(kernels)
-
-
-_KERNEL_IDS = frozenset()
 _PREPARED = None
 
 
@@ -189,7 +142,7 @@ def harden(forbid, solutions_dir, sandboxed=False):
     codes, c_names = rules.arm(prepared, forbid, _forbidden)
     if codes or c_names:
         sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr)))
-    guards = prepared.guard_ids | _KERNEL_IDS | frozenset(map(id, (_forbid, _audit, harden, install_op_bans)))
+    guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden)))
     files = prepared.files
     for name in ("guards", "rules"):
         sys.modules.pop(name, None)

@@ -2,10 +2,13 @@
 
 Three families, each switched on in a worker whose exercise forbids it (guards.harden):
   "autograd"     the engine, graph recording, forward mode, torch.func, torch.autograd.functional
-  "torch.optim"  every function defined in torch.optim's modules
-  "convolution"  built-in convolutions beyond torch's operators (those end at the dispatcher in
-                 every worker: guards.install_op_bans): numpy's correlate/convolve, torch's Python
-                 decompositions of im2col/col2im/unfold_backward, sympy's discrete convolutions
+  "torch.optim"  every function defined in torch.optim's modules, and the fused optimizer kernels
+  "convolution"  every convolution / im2col / col2im / unfold_backward operator of torch, in every
+                 namespace and CPU backend (F.conv2d, nn.Conv2d, F.unfold, F.fold, torch.ops.*,
+                 mkldnn and quantized kernels all end there), and the convolutions of other
+                 libraries: numpy's correlate/convolve, torch's Python decompositions of
+                 im2col/col2im/unfold_backward, sympy's discrete convolutions
+  "layers", "losses"  torch's own linear/relu and loss operators, and their Python references
 
 Layers, from the bottom:
 - the dispatcher (autograd): every aten/prims operator's autograd kernel is replaced by a
@@ -24,6 +27,7 @@ Layers, from the bottom:
 """
 import sys
 import types
+import warnings
 
 import torch
 
@@ -72,6 +76,23 @@ _REF_MODULES = ("torch._refs", "torch._refs.nn.functional", "torch._refs.special
 _REF_NAMES = {"layers": ("linear", "relu", "threshold", "_threshold"),
               "losses": ("mse_loss", "cross_entropy", "nll_loss", "_nll_loss_nd", "log_softmax", "_log_softmax",
                          "nll_loss_forward", "nll_loss2d_forward")}
+# torch's own convolutions, and the fused optimizer kernels, in every namespace and CPU backend
+_NATIVE_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
+_NATIVE_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU")
+
+
+def _native_family(full):
+    ns, _, name = full.partition("::")
+    base = name.split(".")[0]
+    if ns not in _NATIVE_NAMESPACES:
+        return None
+    if ("conv" in base and "convert" not in base) or base in ("im2col", "col2im", "unfold_backward"):
+        return "convolution"
+    if base.startswith("_fused_") and any(k in base for k in ("sgd", "adam", "adagrad")):
+        return "torch.optim"
+    return None
+
+
 _FORWARD_AD_OPS = ("_make_dual", "_make_dual_copy", "_unpack_dual", "_fw_primal", "_fw_primal_copy")
 _FORWARD_AD_KEYS = ("Autograd", "ADInplaceOrView", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
 
@@ -244,8 +265,12 @@ def prepare():
     for full in torch._C._dispatch_get_all_op_names():
         for family, names in _OP_FAMILIES.items():
             if full.startswith("aten::") and full[6:].split(".")[0] in names:
-                op_bans[family] += [(full[6:], key) for key in _OP_KEYS
+                op_bans[family] += [("aten", full[6:], key) for key in _OP_KEYS
                                     if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
+        native = _native_family(full)
+        if native is not None:  # on every CPU key, whether or not it has a kernel there yet
+            ns, name = full.split("::", 1)
+            op_bans.setdefault(native, []).extend((ns, name, key) for key in _NATIVE_KEYS)
         overload = full.partition(".")[2]
         if full.startswith("aten::") and full[6:].split(".")[0] in _FORWARD_AD_OPS:
             forward_ad_ops += [(full[6:], key) for key in _FORWARD_AD_KEYS
@@ -254,7 +279,7 @@ def prepare():
         base = full[6:].split(".")[0] if full.startswith("aten::") else ""
         if base.endswith(("_backward", "_backward_data")) and "conv" not in base:
             # autograd's derivative formulas, callable by name (torch.ops.aten.threshold_backward):
-            # banned where autograd is (the convolution ones are banned everywhere already)
+            # banned where autograd is (the convolution ones belong to the convolution rule)
             derivative_ops += [(full[6:], key) for key in ("CPU", "CompositeExplicitAutograd",
                                                            "CompositeImplicitAutograd")
                                if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
@@ -274,7 +299,7 @@ def prepare():
                     guard_ids, files)
 
 
-OP_BANS = {}  # family -> ((operator, dispatch key), ...): set once in the zygote by prepare()
+OP_BANS = {}  # family -> ((namespace, operator, dispatch key), ...): set once in the zygote by prepare()
 
 
 def _leak(obj):
@@ -302,13 +327,25 @@ def arm(prepared, forbid, forbidden):
             _leak(lib)
         del libraries, lib, ban
     for family, bans in OP_BANS.items():
-        if family in forbid and bans:
-            lib = torch._C._dispatch_library("IMPL", "aten", "")
-            ban = _make_ban(family, forbidden)
-            for name, key in bans:
-                lib.impl(name, key, ban, False)
+        if family not in forbid:
+            continue
+        libraries = {}
+        # the ban names the operator for torch's native ones (the message says which was called)
+        named = family in ("convolution", "torch.optim")
+        bans_by_op = {}
+        for ns, name, key in bans:
+            lib = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
+            event = f"{ns}::{name.split('.')[0]}" if named else family
+            ban = bans_by_op.get(event) or bans_by_op.setdefault(event, _make_ban(event, forbidden))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "overriding a previously registered kernel": yes
+                    lib.impl(name, key, ban, False)
+            except RuntimeError:
+                pass  # this operator takes no kernel for this key
+        for lib in libraries.values():
             _leak(lib)
-            del lib, ban
+        del libraries, bans_by_op
     for family, stub in prepared.stubs:
         if family in forbid:
             stub.__kwdefaults__ = {"_call": _make_ban(family, forbidden)}

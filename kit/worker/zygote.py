@@ -237,7 +237,6 @@ def main():
         os._exit(0)
     import guards
     import torch
-    guards.install_op_bans()
     # Imported once here rather than in every fresh worker: torch.optim so that the optim
     # watch never sees its module code run, and what the first backward(grad) imports (~1 s).
     import torch.optim  # noqa: F401

@@ -24,7 +24,7 @@ def indent(code, by="    "):
     return "".join(by + line + "\n" for line in code.splitlines())
 
 
-# -- convolution: torch's operators, at the dispatcher, in every worker -------------------------
+# -- convolution: torch's operators, at the dispatcher, wherever the manifest forbids them --------
 
 CONV_ROUTES = {
     "F.conv2d": "torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)",
@@ -445,6 +445,36 @@ def probe():
         box.close()
     assert outcome.kind == "value", outcome
     assert outcome.value == {"available": False, "count": 0, "devices": [], "visible": ""}
+
+
+# -- a rule holds exactly where the manifest names it --------------------------------------------
+
+APPLIED = {  # rule -> code that uses what it forbids, and returns a number
+    "convolution": "float(torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).sum())",
+    "torch.optim": "float(torch.optim.SGD([torch.zeros(1)], lr=0.1).defaults['lr'])",
+    "autograd": "float(torch.autograd.grad((torch.ones(1, requires_grad=True) * 2).sum(), "
+                "[torch.ones(1, requires_grad=True)], allow_unused=True)[0] is None)",
+    "layers": "float(torch.nn.functional.relu(torch.ones(2)).sum())",
+    "losses": "float(torch.nn.functional.mse_loss(torch.ones(2), torch.zeros(2)))",
+}
+
+
+@pytest.mark.parametrize("rule", sorted(APPLIED))
+def test_a_rule_holds_exactly_where_the_manifest_names_it(zygote, tmp_path, rule):
+    from conftest import build_submission
+    from kit.sandbox import Sandbox
+    from kit.worker.guards import RULES
+    assert set(APPLIED) == RULES
+    folder = build_submission(tmp_path / "s", [("forward", f"def probe():\n    return {APPLIED[rule]}\n")])
+    box = Sandbox(folder, 30, zygote=zygote)
+    try:
+        others = box.run(["forward"], "call", forbid=sorted(RULES - {rule}), module="forward", name="probe")
+        box.recycle()
+        own = box.run(["forward"], "call", forbid=[rule], module="forward", name="probe")
+    finally:
+        box.close()
+    assert others.kind == "value", (rule, others)
+    assert own.kind == "forbidden", (rule, own)
 
 
 # -- honest work stays allowed --------------------------------------------------------------------------

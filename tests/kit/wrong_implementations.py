@@ -474,3 +474,51 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return torch.nn.functional.pad(out, (0, 0, 0, 1))
 '''))
 MISCONCEPTION["output one row too tall"] = ARITHMETIC
+# cnn: the wiring of the capstone's network (the parts are the grader's own there) ------------
+WRONG += [
+    W("cnn backward skips the second relu", "cnn", "cnn", "test_backward test_steps", '''
+def _backward(self, grad_output):
+    grad_flat, grad_w3, grad_b3 = linear_backward(grad_output, self.flat, self.w3)
+    grad_h2 = grad_flat.reshape(self.a2.shape)  # relu_backward(., self.h2) forgotten
+    grad_a1, grad_w2, grad_b2 = conv2d_backward(grad_h2, self.a1, self.w2, stride=2, padding=1)
+    grad_x, grad_w1, grad_b1 = conv2d_backward(relu_backward(grad_a1, self.h1), self.x, self.w1, stride=1, padding=1)
+    for p, g in zip(self.parameters(), (grad_w1, grad_b1, grad_w2, grad_b2, grad_w3, grad_b3)):
+        p.grad = g if p.grad is None else p.grad + g
+    return grad_x
+CNN.backward = _backward
+'''),
+    W("cnn grad overwritten instead of accumulated", "cnn", "cnn", "test_backward", '''
+_reference_backward = CNN.backward
+def _backward(self, grad_output):
+    for p in self.parameters():
+        p.grad = None  # "a fresh gradient": loss.backward() would have added to the old one
+    return _reference_backward(self, grad_output)
+CNN.backward = _backward
+'''),
+    W("cnn flattens channels last", "cnn", "cnn", "test_forward test_backward test_steps", '''
+def _forward(self, x):
+    self.x = x
+    self.h1 = conv2d(x, self.w1, self.b1, stride=1, padding=1)
+    self.a1 = relu(self.h1)
+    self.h2 = conv2d(self.a1, self.w2, self.b2, stride=2, padding=1)
+    self.a2 = relu(self.h2)
+    self.flat = self.a2.permute(0, 2, 3, 1).reshape(self.a2.shape[0], -1)  # (N, H, W, C) order
+    return linear(self.flat, self.w3, self.b3)
+def _backward(self, grad_output):
+    grad_flat, grad_w3, grad_b3 = linear_backward(grad_output, self.flat, self.w3)
+    n, c, h, w = self.a2.shape
+    grad_h2 = relu_backward(grad_flat.reshape(n, h, w, c).permute(0, 3, 1, 2), self.h2)
+    grad_a1, grad_w2, grad_b2 = conv2d_backward(grad_h2, self.a1, self.w2, stride=2, padding=1)
+    grad_x, grad_w1, grad_b1 = conv2d_backward(relu_backward(grad_a1, self.h1), self.x, self.w1, stride=1, padding=1)
+    for p, g in zip(self.parameters(), (grad_w1, grad_b1, grad_w2, grad_b2, grad_w3, grad_b3)):
+        p.grad = g if p.grad is None else p.grad + g
+    return grad_x
+CNN.forward, CNN.backward = _forward, _backward
+'''),
+    W("cnn parameters are copies", "cnn", "cnn", "test_steps", '''
+CNN.parameters = lambda self: [p.clone() for p in (self.w1, self.b1, self.w2, self.b2, self.w3, self.b3)]
+'''),
+]
+MISCONCEPTION.update({"cnn backward skips the second relu": "relu_backward_skipped",
+                      "cnn grad overwritten instead of accumulated": "grad_overwritten",
+                      "cnn flattens channels last": "flatten_order"})
