@@ -81,7 +81,10 @@ def main(argv=None):
     if not os.path.isdir(tests_dir):
         return usage_error(f"folder not found: {given}")
     manifest_path = os.path.join(tests_dir, "manifest.toml")  # a private copy may bring its own
-    manifest = manifest_mod.load(manifest_path if os.path.exists(manifest_path) else manifest_mod.PATH)
+    try:
+        manifest = manifest_mod.load(manifest_path if os.path.exists(manifest_path) else manifest_mod.PATH)
+    except (manifest_mod.ManifestError, OSError, ValueError) as e:  # tomllib's errors are ValueErrors
+        return usage_error(str(e))
     args = parse(argv, manifest)
     unknown = [e for e in args.exercises + ([args.hint] if args.hint else []) if e not in manifest.names]
     if unknown:

@@ -41,6 +41,8 @@ NOT_FINITE = "{what} has {count} nan/inf values where torch has finite ones (fir
 VALUES_DIFFER = ("{what}: wrong values, off by up to {err:.3g}{rel} at index {index}: "
                  "expected {exp:.6g}, got {got:.6g}; {dtype} allows {tol:.2g} there")
 LOOKS_LIKE = "looks like {name}: {why} Fix: {fix}. [{detail}]"
+LOOKS_LIKE_ONE_OF = "looks like {names}: on this case each gives exactly your answer. {each} [{detail}]"
+ONE_OF_EACH = "If {name}: {why} Fix: {fix}."
 NO_KNOWN_MISTAKE = "no known mistake matches this answer"
 GRAD_SHOULD_BE_NONE = "{what} should be None (as torch leaves it), but it is a tensor"
 GRAD_SHOULD_EXIST = "{what} should be a tensor, but it is None"
@@ -76,3 +78,22 @@ INPUT_CHANGED = ("{function} changed its input in place (argument {position}, th
                  "result in new tensors and leave every input as it was (no x.add_(...), x[...] = ..., "
                  "x -= ... on an argument)")
 CONSTANT_RATIO = "every value is {ratio} torch's"
+
+# The README's "What each exercise may not call" table (kit.manifest.rules_table), one entry per
+# rule in kit/worker/rule_names.py: exactly what rules.py enforces where an exercise forbids it.
+NO_GPU = "CUDA: no GPU is visible in any worker"
+RULE_SUMMARY = {
+    "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "
+                "the engine however it is reached, forward-mode dual tensors, `torch.func` (`grad`, `vjp`, "
+                "`jvp`, `jacrev`, ...); in these workers no torch operation records a graph at all",
+    "torch.optim": "anything defined in `torch.optim`, and the fused optimizer kernels",
+    "convolution": "any convolution, im2col or col2im operator of torch (`F.conv*`, `nn.Conv*`, `torch.conv*`, "
+                   "`F.conv_transpose*`, `torch.nn.grad.conv*`, `F.unfold`, `F.fold`, `nn.Unfold`, `nn.Fold`, "
+                   "`torch.ops.aten.*`, mkldnn and quantized kernels), `unfold_backward` (autograd through "
+                   "`Tensor.unfold`), numpy's `correlate`/`convolve` (also `numpy.ma`, `polymul`, "
+                   "`numpy.polynomial`), torch's own Python decompositions of im2col/col2im/unfold, "
+                   "`sympy.discrete.convolutions`",
+    "layers": "torch's own linear and relu: `F.linear`, `nn.Linear`, `torch.relu`, `F.relu`, `nn.ReLU`, "
+              "`F.threshold` (and their Python references)",
+    "losses": "torch's own losses: `F.mse_loss`, `nn.MSELoss`, `F.cross_entropy`, `F.nll_loss`, `log_softmax`",
+}

@@ -34,7 +34,7 @@ def test_gradescope_results_agree_with_the_report(mixed_report, tmp_path):
             for e in mixed_report.exercises for t in e.tests]
     theirs = [(t["name"], t["score"], t["max_score"], t["status"], t["output"]) for t in data["tests"]]
     assert theirs == ours
-    assert data["score"] == mixed_report.score == sum(t["score"] for t in data["tests"]) < 100
+    assert data["score"] == mixed_report.score == sum(t["score"] for t in data["tests"]) < MANIFEST.max_score
     assert all(t["visibility"] == "visible" for t in data["tests"])
 
 
@@ -55,7 +55,7 @@ def test_junit_agrees_with_the_report(mixed_report, tmp_path):
 
 def test_markdown_summary_has_a_row_per_exercise(mixed_report):
     text = writers.markdown(mixed_report)
-    assert f"{mixed_report.score:g}/100" in text
+    assert f"{mixed_report.score:g}/{MANIFEST.max_score:g}" in text
     for e in mixed_report.exercises:
         assert re.search(rf"^\| {e.name} \| {e.score:g}/{e.max_score:g} \| {e.status} \|", text, re.M)
 
@@ -100,9 +100,9 @@ def test_batch_writes_a_gradebook_and_a_report_per_submission(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "out" / "gradebook.csv")))
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
     assert list(rows[0]) == ["submission", *MANIFEST.names, "total", "max_score", "sandboxed"]
-    assert [r["total"] for r in rows[:2]] == ["100", "0"]
+    assert [r["total"] for r in rows[:2]] == [f"{MANIFEST.max_score:g}", "0"]
     carol = json.loads((tmp_path / "out" / "carol.json").read_text())
-    assert rows[2]["total"] == f"{carol['score']:g}" and 0 < carol["score"] < 100
+    assert rows[2]["total"] == f"{carol['score']:g}" and 0 < carol["score"] < MANIFEST.max_score
     assert all(rows[2][e["name"]] == f"{e['score']:g}" for e in carol["exercises"])
 
 
@@ -155,6 +155,6 @@ def test_gradescope_zip_runs_on_a_fake_autograder_layout(tmp_path):
                  "--json", str(tmp_path / "direct.json"))
     assert direct.returncode == 0
     expected = json.loads((tmp_path / "direct.json").read_text())
-    assert data["score"] == expected["score"] < 100
+    assert data["score"] == expected["score"] < MANIFEST.max_score
     assert [t["score"] for t in data["tests"]] == [t["score"] for e in expected["exercises"] for t in e["tests"]]
     assert "seed 4" in data["output"]

@@ -58,7 +58,7 @@ def test_stubs_fail_under_and_report_not_implemented(tmp_path):
     out = tmp_path / "report.json"
     result = run("--json", str(out), "--fail-under", "50", env={"GRADER_SEED": "77"})
     assert result.returncode == 1
-    assert "seed 77" in result.stdout and "Total: 0/100" in result.stdout
+    assert "seed 77" in result.stdout and f"Total: 0/{MANIFEST.max_score:g}" in result.stdout
     assert "Next: forward" in result.stdout and "python grader.py forward --seed 77" in result.stdout
     report = json.loads(out.read_text())
     assert report["score"] == 0 and report["seed"] == 77

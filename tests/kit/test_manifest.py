@@ -40,8 +40,36 @@ def test_every_exercise_has_points_hints_stub_and_solution(exercise):
         assert os.path.exists(os.path.join(SOLUTIONS, f"{module}.py"))
 
 
-def test_the_total_is_100():
-    assert MANIFEST.max_score == 100
+def test_the_total_is_what_the_manifest_adds_up_to():
+    import tomllib
+    with open(MANIFEST.path, "rb") as f:
+        data = tomllib.load(f)
+    assert MANIFEST.max_score == sum(sum(e["tests"].values()) for e in data["exercise"]) > 0
+
+
+def test_the_readme_shows_the_tables_the_manifest_generates():
+    """The student table (names, files, points) and the rules table are python -m kit.manifest --tables."""
+    from kit.manifest import exercise_table, rules_table
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for table in (exercise_table(MANIFEST), rules_table(MANIFEST)):
+        assert table in readme, "README.md is out of date: paste in the output of python -m kit.manifest --tables"
+
+
+@pytest.mark.parametrize("change, error", [
+    (lambda t: t.replace("format = 1\n", ""), "format = 1 expected"),
+    (lambda t: t.replace('forbid = ["layers"]', 'forbid = ["layer"]'), "forbids ['layer'], which no worker enforces"),
+    (lambda t: t.replace('name = "forward"\n', 'name = "forward"\npoints = 3\n'), "unknown field(s) ['points']"),
+    (lambda t: t.replace("timeout = 10", "timout = 10"), "unknown key(s) ['settings.timout']"),
+    (lambda t: t.replace("test_linear = 4", "test_linear = 0"), "every test needs positive points"),
+])
+def test_a_manifest_that_says_something_unmeant_is_refused(tmp_path, change, error):
+    from kit.manifest import ManifestError, load
+    text = open(MANIFEST.path).read()
+    assert change(text) != text
+    (tmp_path / "manifest.toml").write_text(change(text))
+    with pytest.raises(ManifestError) as raised:
+        load(str(tmp_path / "manifest.toml"))
+    assert error in str(raised.value)
 
 
 @pytest.mark.parametrize("module", sorted(f[:-3] for f in os.listdir(EXERCISES) if f.endswith(".py")))
@@ -67,7 +95,9 @@ def test_stubs_and_solutions_define_the_same_names():
 
 def test_every_forbid_names_a_rule_the_worker_enforces():
     from kit.worker.guards import RULES
-    from kit.messages import FORBIDDEN
+    from kit.messages import FORBIDDEN, RULE_SUMMARY
+    from kit.worker import rule_names
+    assert RULES == set(rule_names.RULES)
     for ex in MANIFEST.exercises:
         assert set(ex.forbid) <= RULES, (ex.name, set(ex.forbid) - RULES)
-    assert RULES <= set(FORBIDDEN)  # and each has its message
+    assert RULES <= set(FORBIDDEN) and RULES == set(RULE_SUMMARY)  # and each has its messages

@@ -3,7 +3,7 @@ import secrets
 
 import pytest
 
-from conftest import SOLUTIONS, failed_tests
+from conftest import MANIFEST, SOLUTIONS, failed_tests
 
 FRESH_SEED = secrets.randbelow(10**6)
 
@@ -11,5 +11,5 @@ FRESH_SEED = secrets.randbelow(10**6)
 @pytest.mark.parametrize("seed", [0, 1, FRESH_SEED])
 def test_solutions_earn_full_marks(grade, seed):
     report = grade(SOLUTIONS, seed=seed)
-    assert report.score == report.max_score == 100, (
+    assert report.score == report.max_score == MANIFEST.max_score, (
         f"seed {seed}: python grader.py --solutions --seed {seed}\n{failed_tests(report)}")
