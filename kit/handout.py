@@ -1,7 +1,7 @@
 """python -m kit.handout OUT: write the student copy of the kit into OUT.
 
 The copy has the stubs, the grader and its grading tests, and a GitHub Classroom workflow
-(.github/workflows/classroom.yml) with one step per exercise worth its points. It has no
+(.github/workflows/classroom.yml, kit/classroom.py) with one step per grading test worth its points. It has no
 solutions/, no tests/kit/ and no benchmarks/ (those grade the reference solutions). In the
 copy, `pytest` grades exercises/. It refuses to write a copy whose exercises/ passes any
 grading test (a filled-in stub would hand out its answer) unless --force.
@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 
+from . import classroom
 from . import manifest as manifest_mod
 
 ROOT = manifest_mod.ROOT
@@ -23,55 +24,6 @@ testpaths = ["tests/grading"]
 timeout = 300
 """
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
-
-
-def classroom_workflow(manifest):
-    """GitHub Classroom autograding: each step passes when its exercise earns every point."""
-    steps = []
-    for ex in manifest.exercises:
-        steps.append(f"""      - name: {ex.name}
-        id: {ex.name}
-        uses: classroom-resources/autograding-command-grader@v1
-        with:
-          test-name: {ex.name}
-          command: python grader.py {ex.name} --fail-under 100 --require-sandbox
-          timeout: 10
-          max-score: {ex.max_score:g}""")
-    env = "\n".join(f"          {ex.name.upper()}_RESULTS: \"${{{{steps.{ex.name}.outputs.result}}}}\""
-                    for ex in manifest.exercises)
-    return f"""# Written by `python -m kit.handout` from manifest.toml: change the manifest, not this file.
-name: Autograding Tests
-"on":
-  - push
-  - workflow_dispatch
-  - repository_dispatch
-permissions:
-  checks: write
-  actions: read
-  contents: read
-jobs:
-  run-autograding-tests:
-    runs-on: ubuntu-latest
-    if: github.actor != 'github-classroom[bot]'
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Install (the CPU build of torch is all the grader needs)
-        run: |
-          python -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-          python -m pip install -e .
-      - name: Let the grader's sandbox use user namespaces (Ubuntu 24.04 restricts them)
-        run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
-{chr(10).join(steps)}
-      - name: Autograding Reporter
-        uses: classroom-resources/autograding-grading-reporter@v1
-        env:
-{env}
-        with:
-          runners: {",".join(ex.name for ex in manifest.exercises)}
-"""
 
 
 def student_readme(text):
@@ -120,7 +72,7 @@ def build(out, manifest=None):
     workflows = os.path.join(out, ".github", "workflows")
     os.makedirs(workflows)
     with open(os.path.join(workflows, "classroom.yml"), "w") as f:
-        f.write(classroom_workflow(manifest))
+        f.write(classroom.workflow(manifest))
 
 
 def main(argv=None):

@@ -116,18 +116,40 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
     assert "tests/kit" not in pyproject and 'testpaths = ["tests/grading"]' in pyproject
     assert "[project]" in pyproject and '"kit"' in pyproject
     workflow = (out / ".github" / "workflows" / "classroom.yml").read_text()
-    steps = re.findall(r"command: (python grader.py (\w+) --fail-under 100 --require-sandbox)\n.*\n\s+max-score: (\d+)", workflow)
-    assert [(name, int(points)) for _, name, points in steps] == [(e.name, e.max_score) for e in MANIFEST.exercises]
-    assert f"runners: {','.join(MANIFEST.names)}" in workflow
-    command = steps[0][0].split()[1:]
-    result = run(*command, cwd=out)  # as the step runs it in a student's repository: the stubs fail it
-    assert result.returncode == 1 and "not implemented yet" in result.stdout
+    steps = re.findall(r"id: ([\w-]+)\n.*\n.*\n.*\n\s+command: (python -m kit.classroom (\S+) (\w+) (\w+))\n.*\n"
+                       r"\s+max-score: ([\d.]+)", workflow)
+    # one step per grading test, worth its points: partial credit as the grader gives it
+    assert [(ex, test, float(points)) for _, _, _, ex, test, points in steps] == \
+        [(e.name, t, float(p)) for e in MANIFEST.exercises for t, p in e.tests.items()]
+    assert len({s[0] for s in steps}) == len(steps)
+    assert f"runners: {','.join(s[0] for s in steps)}" in workflow
+    grading = re.search(r"run: (python grader.py --require-sandbox --json (\S+))", workflow)
+    assert grading and all(s[2] == grading.group(2) for s in steps)
+    # as the steps run in a student's repository: the stubs earn nothing, and each step says why
+    result = run(*grading.group(1).split()[1:], cwd=out)
+    assert result.returncode == 0 and "not implemented yet" in result.stdout
+    check = run("-m", "kit.classroom", *steps[0][1].split()[3:], cwd=out)
+    assert check.returncode == 1 and "not implemented yet" in check.stdout, check.stdout
     assert handout.main([str(out)]) == 2  # never writes over a folder that has files
     # the copy is a pytest project: plain pytest grades the stubs, with the grader's seeds
     tests = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "loss",
                             "--seed", "3"], cwd=out, capture_output=True, text=True, timeout=600)
     assert tests.returncode == 1 and "not implemented yet" in tests.stdout and "seed 3" in tests.stdout, tests.stdout
     assert re.search(r"(\d+) failed, (\d+) deselected", tests.stdout)
+
+
+def test_a_classroom_step_passes_exactly_when_its_test_passed(tmp_path):
+    from kit import classroom
+    report = tmp_path / "grades.json"
+    report.write_text(json.dumps({"exercises": [{"name": "sgd", "tests": [
+        {"name": "test_plain", "status": "passed", "score": 3, "max_score": 3, "message": ""},
+        {"name": "test_nesterov", "status": "failed", "score": 0, "max_score": 2, "message": "nesterov differs"}]}]}))
+    assert classroom.check(str(report), "sgd", "test_plain") == (True, "sgd test_plain: 3/3")
+    ok, line = classroom.check(str(report), "sgd", "test_nesterov")
+    assert not ok and "0/2 -- nesterov differs" in line
+    assert not classroom.check(str(report), "sgd", "test_maximize")[0]
+    ok, line = classroom.check(str(tmp_path / "missing.json"), "sgd", "test_plain")
+    assert not ok and "the grading step did not finish" in line
 
 
 def test_handout_refuses_exercises_that_pass_tests(tmp_path, monkeypatch):
