@@ -120,8 +120,12 @@ def check_arguments(student, module, cls, torch_cls, n_params, hparams):
 
 
 def arguments_id(value):
-    """pytest ids for (n_params, hparams) cases."""
-    return ",".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else f"{value}params"
+    """pytest ids for ([cls,] n_params, hparams) cases."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return ",".join(f"{k}={str(v).replace(' ', '')}" for k, v in value.items())
+    return f"{value}params"
 
 
 def check_zero_grad(student, rng, module, cls, set_to_none, as_generator, torch_cls=torch.optim.SGD, hparams=None):
