@@ -104,4 +104,24 @@ CATALOG = {
         "a ReLU skipped in the backward pass", "the forward pass zeroed every negative pre-activation, so no "
         "gradient flows back through those cells.",
         "after each layer's backward, grad_h = relu_backward(grad_a, h), h the pre-activation forward kept"),
+    # adam
+    "adam_bias_correction": Misconception(
+        "Adam without bias correction", "m and v start at zero, so in the first steps they are too small by "
+        "the factors 1 - beta1**t and 1 - beta2**t; torch divides those out (t: the parameter's own step count).",
+        "m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t), p -= lr * m_hat / (sqrt(v_hat) + eps)"),
+    "adam_shared_step": Misconception(
+        "one step count for every parameter", "torch counts steps per parameter: a parameter whose .grad was "
+        "None was not stepped, so its t -- and its bias correction -- lags behind the others'.",
+        "keep t in each parameter's own state, and t += 1 only when that parameter is updated"),
+    "adamw_l2_decay": Misconception(
+        "AdamW's weight decay added to the gradient", "AdamW decouples weight decay: it shrinks the parameter "
+        "itself, and m and v never see it (adding it to the gradient is Adam's L2 decay).",
+        "before the Adam update: p *= 1 - lr * weight_decay; m and v get the plain gradient"),
+    "adam_decoupled_decay": Misconception(
+        "Adam's weight decay decoupled", "torch.optim.Adam's weight_decay is L2: it is added to the gradient, "
+        "so m and v see it (shrinking the parameter directly is what AdamW does).",
+        "g = g + weight_decay * p, before m and v are updated"),
+    "adam_eps_place": Misconception(
+        "eps in the wrong place", "torch adds eps outside the square root, after the bias correction.",
+        "denominator = sqrt(v / (1 - beta2**t)) + eps"),
 }

@@ -327,3 +327,37 @@ def _backward(self, grad_output):
 import torch
 CNN.parameters, CNN.forward, CNN.backward = _parameters, _forward, _backward
 '''))
+
+ALTERNATIVES.append(Alternative("adam_textbook_dict_state", "adam", """
+def _adam_step(self):
+    # the textbook form: m_hat and v_hat written out, state in a dict, zero_grad borrowed from optim.py
+    with torch.no_grad():
+        b1, b2 = self.betas
+        if not hasattr(self, "_moments"):
+            self._moments = {}
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad.neg() if self.maximize else p.grad.clone()
+            t, m, v, v_max = self._moments.get(i, (0, torch.zeros_like(p), torch.zeros_like(p), torch.zeros_like(p)))
+            t += 1
+            if self.weight_decay:
+                if isinstance(self, AdamW):
+                    p -= self.lr * self.weight_decay * p
+                else:
+                    g += self.weight_decay * p
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g ** 2
+            if self.amsgrad:
+                v_max = torch.maximum(v_max, v)
+            m_hat = m / (1 - b1 ** t)
+            v_hat = (v_max if self.amsgrad else v) / (1 - b2 ** t)
+            p.copy_(p - self.lr * m_hat / (torch.sqrt(v_hat) + self.eps))
+            self._moments[i] = (t, m, v, v_max)
+
+def _adam_zero_grad(self, set_to_none=True):
+    from .optim import zero_grad
+    zero_grad(self.params, set_to_none)
+
+Adam.step, Adam.zero_grad = _adam_step, _adam_zero_grad
+"""))

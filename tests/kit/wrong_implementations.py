@@ -522,3 +522,126 @@ CNN.parameters = lambda self: [p.clone() for p in (self.w1, self.b1, self.w2, se
 MISCONCEPTION.update({"cnn backward skips the second relu": "relu_backward_skipped",
                       "cnn grad overwritten instead of accumulated": "grad_overwritten",
                       "cnn flattens channels last": "flatten_order"})
+
+# adam ----------------------------------------------------------------------------------------
+WRONG += [
+    W("Adam without bias correction", "adam", "adam",
+      "test_adam test_adamw test_weight_decay test_amsgrad test_eps test_maximize test_none_grads", """
+@torch.no_grad()
+def _step(self):
+    beta1, beta2 = self.betas
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.state[i] is None:
+            self.state[i] = {"m": torch.zeros_like(p), "v": torch.zeros_like(p), "v_max": torch.zeros_like(p)}
+        s = self.state[i]
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                p.mul_(1 - self.lr * self.weight_decay)
+            else:
+                g = g + self.weight_decay * p
+        s["m"] = beta1 * s["m"] + (1 - beta1) * g
+        s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+        v = s["v"]
+        if self.amsgrad:
+            s["v_max"] = torch.maximum(s["v_max"], v)
+            v = s["v_max"]
+        p -= self.lr * s["m"] / (v.sqrt() + self.eps)  # m and v as they are: too small in the first steps
+Adam.step = _step
+"""),
+    W("Adam with one step count for every parameter", "adam", "adam", "test_none_grads", """
+@torch.no_grad()
+def _step(self):
+    beta1, beta2 = self.betas
+    self.t = getattr(self, "t", 0) + 1  # counted once per step(), for all parameters
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.state[i] is None:
+            self.state[i] = {"m": torch.zeros_like(p), "v": torch.zeros_like(p), "v_max": torch.zeros_like(p)}
+        s = self.state[i]
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                p.mul_(1 - self.lr * self.weight_decay)
+            else:
+                g = g + self.weight_decay * p
+        s["m"] = beta1 * s["m"] + (1 - beta1) * g
+        s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+        v = s["v"]
+        if self.amsgrad:
+            s["v_max"] = torch.maximum(s["v_max"], v)
+            v = s["v_max"]
+        m_hat = s["m"] / (1 - beta1 ** self.t)
+        v_hat = v / (1 - beta2 ** self.t)
+        p -= self.lr * m_hat / (v_hat.sqrt() + self.eps)
+Adam.step = _step
+"""),
+    W("AdamW with L2 weight decay", "adam", "adam", "test_adamw test_amsgrad test_maximize test_none_grads", """
+AdamW.decoupled_weight_decay = False  # AdamW's decay added to the gradient, as Adam's is
+"""),
+    W("Adam with decoupled weight decay", "adam", "adam", "test_weight_decay", """
+Adam.decoupled_weight_decay = True  # Adam's decay applied to the parameter, as AdamW's is
+"""),
+    W("Adam with eps inside the square root", "adam", "adam", "test_adam test_eps", """
+@torch.no_grad()
+def _step(self):
+    beta1, beta2 = self.betas
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.state[i] is None:
+            self.state[i] = {"t": 0, "m": torch.zeros_like(p), "v": torch.zeros_like(p), "v_max": torch.zeros_like(p)}
+        s = self.state[i]
+        s["t"] += 1
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                p.mul_(1 - self.lr * self.weight_decay)
+            else:
+                g = g + self.weight_decay * p
+        s["m"] = beta1 * s["m"] + (1 - beta1) * g
+        s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+        v = s["v"]
+        if self.amsgrad:
+            s["v_max"] = torch.maximum(s["v_max"], v)
+            v = s["v_max"]
+        m_hat = s["m"] / (1 - beta1 ** s["t"])
+        v_hat = v / (1 - beta2 ** s["t"])
+        p -= self.lr * m_hat / (v_hat + self.eps).sqrt()
+Adam.step = _step
+"""),
+    W("Adam ignores maximize", "adam", "adam", "test_maximize", """
+_reference_adam_step = Adam.step
+def _step(self):
+    self.maximize = False
+    _reference_adam_step(self)
+Adam.step = _step
+"""),
+    W("Adam without argument checks", "adam", "adam", "test_invalid_arguments", """
+def _init(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False):
+    self.params = list(params)
+    self.lr, self.betas, self.eps = lr, betas, eps
+    self.weight_decay, self.amsgrad, self.maximize = weight_decay, amsgrad, maximize
+    self.state = [None] * len(self.params)
+Adam.__init__ = _init
+"""),
+    W("Adam through torch.optim", "adam", "adam",
+      "test_adam test_adamw test_weight_decay test_amsgrad test_eps test_maximize test_none_grads", """
+def _step(self):
+    if not hasattr(self, "_inner"):
+        self._inner = (torch.optim.AdamW if self.decoupled_weight_decay else torch.optim.Adam)(
+            self.params, lr=self.lr, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay,
+            amsgrad=self.amsgrad, maximize=self.maximize, foreach=False)
+    self._inner.step()
+Adam.step = _step
+"""),
+]
+MISCONCEPTION.update({"Adam without bias correction": "adam_bias_correction",
+                      "Adam with one step count for every parameter": "adam_shared_step",
+                      "AdamW with L2 weight decay": "adamw_l2_decay",
+                      "Adam with decoupled weight decay": "adam_decoupled_decay",
+                      "Adam with eps inside the square root": "adam_eps_place",
+                      "Adam ignores maximize": "maximize_ignored"})
