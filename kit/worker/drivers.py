@@ -190,49 +190,21 @@ def train(load, batches, num_epochs):
     return {"losses": losses}
 
 
-# cnn: the wiring alone -- the parts are the kit's reference versions, the network the student's ------
+# cnn: the wiring alone -- the parts are torch's own, the network the student's ---------------------
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+def _pairs(value):
+    return [value, value] if isinstance(value, int) else list(value)
 
 
 def _conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """F.conv2d's values, by a loop over kernel offsets (torch's own convolution ends every worker)."""
-    if isinstance(padding, str):
-        raise ValueError("the cnn's convolutions take numeric padding")
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    n, c_in, h, w = input.shape
-    c_out, c_in_g, kh, kw = weight.shape
-    xp = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
-    xp[:, :, ph:ph + h, pw:pw + w] = input
-    h_out, w_out = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    out, c_out_g = input.new_zeros(n, c_out, h_out, w_out), c_out // groups
-    for u in range(kh):
-        for v in range(kw):
-            window = xp[:, :, u * dh:u * dh + sh * (h_out - 1) + 1:sh, v * dw:v * dw + sw * (w_out - 1) + 1:sw]
-            for g in range(groups):
-                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
-                out[:, outs] += torch.einsum("nchw,oc->nohw", window[:, ins], weight[outs, :, u, v])
-    return out if bias is None else out + bias[None, :, None, None]
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)  # allowed: cnn does not forbid it
 
 
 def _conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    n, c_in, h, w = input.shape
-    c_out, c_in_g, kh, kw = weight.shape
-    h_out, w_out = grad_output.shape[2:]
-    xp = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
-    xp[:, :, ph:ph + h, pw:pw + w] = input
-    grad_xp, grad_weight, c_out_g = torch.zeros_like(xp), torch.zeros_like(weight), c_out // groups
-    for u in range(kh):
-        for v in range(kw):
-            rows = slice(u * dh, u * dh + sh * (h_out - 1) + 1, sh)
-            cols = slice(v * dw, v * dw + sw * (w_out - 1) + 1, sw)
-            for g in range(groups):
-                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
-                grad_weight[outs, :, u, v] = torch.einsum("nohw,nchw->oc", grad_output[:, outs], xp[:, ins, rows, cols])
-                grad_xp[:, ins, rows, cols] += torch.einsum("nohw,oc->nchw", grad_output[:, outs], weight[outs, :, u, v])
-    return grad_xp[:, :, ph:ph + h, pw:pw + w], grad_weight, grad_output.sum(dim=(0, 2, 3))
+    """What autograd computes for F.conv2d: (grad_input, grad_weight, grad_bias), by torch's own operator."""
+    return torch.ops.aten.convolution_backward(grad_output, input, weight, [weight.shape[0]], _pairs(stride),
+                                               _pairs(padding), _pairs(dilation), False, [0, 0], groups,
+                                               [True, True, True])
 
 
 def _linear_backward(grad_output, x, weight):

@@ -6,6 +6,7 @@ forward keeps, the order of the backward chain, the flatten, the accumulation in
 test_steps and test_learning train on real handwritten digits (kit/data) from the same start
 and batches as torch.nn + torch.optim.SGD.
 """
+import contextlib
 import math
 
 import pytest
@@ -123,6 +124,18 @@ def test_backward(student, rng, start, i):
                   "relu_backward_skipped": lambda: list(zip(*[with_initial(gs) for _, gs in skipped]))})
 
 
+@contextlib.contextmanager
+def one_thread():
+    """These tensors are small: torch's threads only cost time here (seconds, on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@one_thread()
 def torch_training(params, images, labels, batches, lr, momentum):
     """The same network in torch.nn terms, trained by torch.optim.SGD: losses and parameters per step."""
     leaves = [p.clone().requires_grad_() for p in params]

@@ -1,0 +1,81 @@
+"""The capstone (cnn): its data, its grading on the wiring alone, and python grader.py --train.
+
+Not named test_cnn.py: the grading tests run in this process too, and tests/grading/test_cnn.py
+must stay the only module of that name."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXERCISES, ROOT, SOLUTIONS, failed_tests, scores
+
+from kit import data
+
+
+def test_the_digits_ship_with_the_kit_and_split_the_same_way_every_time():
+    (train_x, train_y), (test_x, test_y) = data.load()
+    assert train_x.shape == (1437, 1, 8, 8) and test_x.shape == (360, 1, 8, 8)
+    assert 0 <= float(train_x.min()) and float(train_x.max()) == 1.0
+    assert sorted(set(train_y.tolist())) == list(range(10)) == sorted(set(test_y.tolist()))
+    again = data.load()
+    assert (again[1][1] == test_y).all() and (again[0][0] == train_x).all()
+
+
+def submission_with(folder, **modules):
+    """The stubs, with the named modules taken from the solutions."""
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for module, source in modules.items():
+        shutil.copy(os.path.join(source, f"{module}.py"), os.path.join(folder, f"{module}.py"))
+    return str(folder)
+
+
+def test_cnn_is_graded_on_the_wiring_alone(grade, tmp_path):
+    """Every part a stub but cnn.py: the wiring still earns every cnn point, and nothing else."""
+    folder = submission_with(tmp_path / "s", cnn=SOLUTIONS)
+    report = grade(folder, exercises=["forward", "conv2d", "cnn"], seed=3)
+    assert scores(report)["cnn"] == (10, 10), {k: v for k, v in failed_tests(report).items() if k[0] == "cnn"}
+    assert scores(report)["forward"][0] == scores(report)["conv2d"][0] == 0
+
+
+def train(*args, budget=None):
+    command = [sys.executable, "-m", "kit.train", "--text", *args] + (["--budget", str(budget)] if budget else [])
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_train_with_the_solutions_agrees_with_torch_step_for_step():
+    code, out = train("--solutions", "--epochs", "1")
+    assert code == 0, out
+    assert "10 of 10 parts are yours" in out
+    assert "step for step the same training" in out, out
+    assert "* yours, o torch's" in out and "your network's answers on held-out digits" in out
+
+
+def test_train_with_the_stubs_uses_torch_parts_and_says_so():
+    code, out = train("--target", EXERCISES, "--epochs", "1")
+    assert code == 0, out
+    assert "0 of 10 parts are yours" in out
+    assert out.count("torch's  -- not implemented yet") == 10, out
+
+
+def slow_submission(tmp_path, seconds):
+    folder = tmp_path / "slow"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(folder / "conv2d.py", "a") as f:
+        f.write(f"\n\nimport time\n_fast = conv2d\n\ndef conv2d(*args, **kwargs):\n"
+                f"    time.sleep({seconds})\n    return _fast(*args, **kwargs)\n")
+    return str(folder)
+
+
+def test_train_stops_with_a_clear_message_when_the_conv_is_far_too_slow(tmp_path):
+    code, out = train("--target", slow_submission(tmp_path, 0.05), budget=2)
+    assert code == 1, out
+    assert "Too slow to train here" in out and "conv2d" in out, out
+
+
+def test_train_trains_on_fewer_batches_when_the_conv_is_a_little_slow(tmp_path):
+    code, out = train("--target", slow_submission(tmp_path, 0.05), "--epochs", "1", budget=3)
+    assert code == 0, out
+    assert "Training on the first" in out and "batches of each epoch instead" in out, out
