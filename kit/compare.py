@@ -110,6 +110,7 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
     tensor giving the arithmetic of the right size (kit/shapes.py): numbers, not a guess.
     expected: torch's answer, to say when got is a constant multiple of it.
     """
+    matched = []  # every mistake that gives exactly this answer: naming one of several would be a guess
     for key, produce in (mistakes or {}).items():
         try:
             candidates = produce()  # one tensor, or a list of the forms this mistake can take
@@ -118,7 +119,15 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
         for candidate in candidates if isinstance(candidates, list) else [candidates]:
             if isinstance(candidate, torch.Tensor) and isinstance(got, torch.Tensor) and \
                     tensor_problem(got, candidate, "") is None and value_problem(got, candidate, "") is None:
-                return named(key, problem)
+                matched.append(key)
+                break
+    if len(matched) == 1:
+        return named(matched[0], problem)
+    if matched:
+        entries = [CATALOG[key] for key in matched]
+        return M.LOOKS_LIKE_ONE_OF.format(
+            names=" or ".join(m.name for m in entries), detail=problem,
+            each=" ".join(M.ONE_OF_EACH.format(name=m.name, why=m.why, fix=m.fix) for m in entries))
     if on_shape and isinstance(got, torch.Tensor) and " has shape " in problem:
         try:
             return f"{problem}: {on_shape(got)}"

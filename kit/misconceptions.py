@@ -23,6 +23,10 @@ CATALOG = {
         "y = x @ weight.T + bias"),
     "bias_ignored": Misconception("a missing bias", "the bias is added to every output row.",
                                   "y = x @ weight.T + bias when bias is not None"),
+    "mm_2d_only": Misconception(
+        "a matrix product that takes only 2-D input", "x may have any number of leading dimensions, or none "
+        "(here it is not 2-D), and torch.mm and torch.addmm take matrices only.",
+        "y = x @ weight.T + bias: @ (torch.matmul) works over any leading dimensions"),
     "sum_vs_mean": Misconception(
         "a sum where torch takes the mean", "torch's default reduction='mean' averages: MSE over every "
         "element, cross entropy over the batch, and so the gradients carry the same 1/N.",
@@ -30,6 +34,10 @@ CATALOG = {
     "exp_overflow": Misconception(
         "exp() of large logits overflowing", "exp(1000) is inf in any float type, so softmax becomes nan.",
         "subtract each row's maximum first: logsumexp(z) = m + log(sum(exp(z - m))), m = max(z)"),
+    "log_softmax_underflow": Misconception(
+        "log(softmax) underflowing", "with large logits a probability can be smaller than the smallest float: "
+        "softmax rounds it to 0, and log(0) = -inf.",
+        "never take the log of a probability: log_probs = s - log(sum(exp(s))) with s = z - max(z) per row"),
     # backward
     "relu_grad_at_zero": Misconception(
         "ReLU's gradient at exactly 0", "torch passes no gradient where x == 0.",
@@ -42,6 +50,14 @@ CATALOG = {
     "grad_bias_not_summed": Misconception(
         "grad_bias not summed over the batch", "the same bias is used for every row, so its gradient "
         "adds up over all of them.", "grad_bias = grad_output summed over every leading dimension"),
+    "grad_bias_wrong_axis": Misconception(
+        "grad_bias summed over the wrong axis", "the bias has one value per output feature, the last axis of "
+        "grad_output; its gradient adds grad_output up over every other axis.",
+        "grad_bias = grad_output.reshape(-1, out_features).sum(0)"),
+    "grad_bias_mean": Misconception(
+        "grad_bias averaged where torch sums", "every row adds the same bias, so its gradient is the sum of "
+        "grad_output over every leading (batch) dimension; a 1/N belongs to the loss's gradient, not here.",
+        "grad_bias = grad_output.reshape(-1, out_features).sum(0)"),
     "grad_overwritten": Misconception(
         "overwriting .grad instead of accumulating", "loss.backward() ADDS into an existing .grad.",
         "p.grad = g if p.grad is None else p.grad + g"),
@@ -75,22 +91,50 @@ CATALOG = {
         "read in the forward pass: no flip.",
         "grad_weight[o, c, u, v] = sum over n, i, j of grad_output[n, o, i, j] * "
         "x_padded[n, c, i*stride + u*dilation, j*stride + v*dilation]"),
+    "dilation_ignored_grad_weight": Misconception(
+        "the dilation missing from grad_weight's index", "in the forward pass tap (u, v) read input cells "
+        "dilation apart, so its gradient pairs grad_output with those same cells.",
+        "grad_weight[o, c, u, v] = sum over n, i, j of grad_output[n, o, i, j] * "
+        "x_padded[n, c, i*stride + u*dilation, j*stride + v*dilation]"),
     "mean_vs_sum": Misconception(
         "a mean where torch sums", "every output element adds the bias once, so the bias's gradient is "
         "the sum of grad_output over the batch and every position.", "grad_bias = grad_output.sum(dim=(0, 2, 3))"),
-    "stride_ignored": Misconception("the stride missing from an index", "output cell i reads input rows "
-                                    "from i*stride on.", "input row = i*stride + u*dilation (columns alike)"),
-    "dilation_ignored": Misconception("the dilation missing from an index", "kernel taps are dilation apart.",
-                                      "input row = i*stride + u*dilation (columns alike)"),
+    "stride_ignored": Misconception(
+        "the stride missing from the index and the output size", "output cell i reads input rows from i*stride "
+        "on, so there are (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1 output rows.",
+        "input row = i*stride + u*dilation, and that many output rows (columns alike)"),
+    "dilation_ignored": Misconception(
+        "the dilation missing from the index and the kernel's extent", "kernel taps are dilation apart, so the "
+        "kernel spans dilation*(kernel - 1) + 1 input rows: that extent sets the output size, and the total "
+        "padding of padding='same'.",
+        "input row = i*stride + u*dilation; out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1; "
+        "'same' pads dilation*(kernel - 1) in all (columns alike)"),
+    "dilation_ignored_index": Misconception(
+        "the dilation missing from an index", "your output has the right size, but kernel taps are dilation "
+        "apart.", "input row = i*stride + u*dilation (columns alike)"),
+    "groups_ignored": Misconception(
+        "groups ignored", "with groups=g, the output channels of group k read only that group's c_in/g input "
+        "channels (weight has c_in/g input channels); yours adds every input channel, as a weight broadcast or "
+        "repeated over all of them does.",
+        "for each group k: out[:, k*c_out/g:(k+1)*c_out/g] = the convolution of x[:, k*c_in/g:(k+1)*c_in/g] "
+        "with weight[k*c_out/g:(k+1)*c_out/g]"),
     "same_padding_side": Misconception(
         "'same' padding on the wrong side", "when the total padding dilation*(kernel - 1) is odd, torch puts "
         "the extra row and column at the end.", "top = total // 2, bottom = total - top (left/right alike)"),
     "transpose_padding_adds": Misconception(
         "padding added instead of cropped", "in a transposed convolution, padding removes rows and columns "
         "from the full scattered output.", "out = full[padding : full_size - padding] on each axis"),
+    "stride_ignored_transpose": Misconception(
+        "the stride missing", "input cell r scatters its patch from output row r*stride on, so the full grid has "
+        "(in - 1)*stride + dilation*(kernel - 1) + 1 + output_padding rows.",
+        "out[r*stride + u*dilation, ...] += x[r, ...] * weight[u, ...] (columns alike), in a grid of that size"),
     "output_padding_ignored": Misconception(
-        "output_padding ignored", "output_padding keeps that many more rows/columns at the bottom/right.",
-        "out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1"),
+        "output_padding's rows missing from the end", "output_padding keeps that many more rows/columns at the "
+        "bottom/right, past every patch (zeros, plus the bias): they exist only if the full grid is allocated "
+        "with them. Left out, or sliced for past the end of a grid without them (a slice silently stops at "
+        "the end), they are missing.",
+        "allocate the full grid with (in - 1)*stride + dilation*(kernel - 1) + 1 + output_padding rows (columns "
+        "alike), then out = full[padding : rows - padding]"),
     "transpose_arg_order": Misconception(
         "dilation and groups swapped", "F.conv_transpose2d takes (..., output_padding, groups, dilation): "
         "groups comes before dilation, unlike F.conv2d.",

@@ -16,9 +16,18 @@ def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
     if padding in ("same", "valid"):
         lines = []
         for axis, i, k, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(dilation), got_hw):
-            out = i if padding == "same" else i - d * (k - 1)
-            rule = f"'same' keeps the input's {i}" if padding == "same" else f"'valid' is {i} - {d}*({k}-1) = {out}"
-            lines.append(f"{axis}: {rule}, yours has {g}")
+            if padding == "valid":
+                lines.append(f"{axis}: 'valid' is {i} - {d}*({k}-1) = {i - d * (k - 1)}, yours has {g}")
+                continue
+            total = d * (k - 1)
+            before, after = total // 2, total - total // 2
+            text = (f"{axis}: 'same' keeps the input's {i}: total padding {d}*({k}-1) = {total}, "
+                    f"{before} before and {after} after, yours has {g}")
+            if g != i and before != after:
+                for even in (before, after):  # an odd total split evenly: one row too few or too many
+                    if g == i + 2 * even - total:
+                        text += f" (what {even} on both sides gives: {i} + 2*{even} - {total} = {g})"
+            lines.append(text)
         return "; ".join(lines)
     parts = []
     for axis, i, k, s, p, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding),
@@ -66,8 +75,8 @@ def conv2d_grad_input(grad_output_hw, kernel_hw, input_hw, got_hw, stride=1, pad
         base = (o - 1) * s - 2 * p + d * (k - 1) + 1
         text = f"{axis}: the input has {i}, yours has {g}; ({o}-1)*{s} - 2*{p} + {d}*({k}-1) + 1 = {base}"
         if i != base:
-            text += f", so output_padding = {i} - {base} = {i - base} (the rows the stride skipped)"
+            text += f", so output_padding = {i} - {base} = {i - base} (the {axis} the stride skipped)"
         if g == base and i != base:
-            text += " -- yours is that size without the output_padding"
+            text += "; yours is that size without the output_padding"
         parts.append(text)
     return "grad_input must have the input's shape. " + "; ".join(parts)

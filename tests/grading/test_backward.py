@@ -1,4 +1,6 @@
 """Grading tests for the backward exercise: every gradient against autograd's."""
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,22 @@ def expect_triple(got, case):
     return got
 
 
+def grad_bias_mistakes(grad_output):
+    """What grad_bias is under each known mistake (kit/misconceptions.py)."""
+    dims = range(grad_output.dim())
+    last = grad_output.dim() - 1
+    leading = [d for d in dims if d != last]
+    return {
+        # some leading dimensions left unsummed: none, or not all of them
+        "grad_bias_not_summed": lambda: [grad_output] + [grad_output.sum(d) for d in leading if len(leading) > 1],
+        # a sum that takes in the last axis, the features: alone, or with some leading ones
+        "grad_bias_wrong_axis": lambda: [grad_output.sum(tuple(ds)) for r in range(1, len(dims) + 1)
+                                         for ds in itertools.combinations(dims, r) if last in ds],
+        "grad_bias_mean": lambda: [grad_output.reshape(-1, grad_output.shape[-1]).mean(0)] +
+                                  ([grad_output.mean(0)] if grad_output.dim() > 2 else []),
+    }
+
+
 @pytest.mark.parametrize("i", range(6))
 def test_linear_backward(student, rng, i):
     dtype = rng.dtype()
@@ -35,7 +53,7 @@ def test_linear_backward(student, rng, i):
     case = Case(describe(grad_output=grad_output, x=x, weight=w))
     expected = autograd(F.linear, x, w, b, grad_output=grad_output)
     got = expect_triple(student.call("backward", "linear_backward", grad_output, x, w, case=case), case)
-    mistakes = {"grad_bias": {"grad_bias_not_summed": lambda: grad_output}}
+    mistakes = {"grad_bias": grad_bias_mistakes(grad_output)}
     for g, e, name in zip(got, expected, ["grad_x", "grad_weight", "grad_bias"]):
         expect_close(g, e, name, case, mistakes.get(name))
 
@@ -97,5 +115,8 @@ def test_mlp_backward(student, rng, start, i):
                         ["grad_input", "grads"], case)
     expect_close(got["grad_input"], x_leaf.grad, "the gradient returned by MLP.backward (d loss / d x)", case)
     fresh = [leaf.grad - (0 if g is None else g) for leaf, g in zip(leaves, initial)]
+    n = x.shape[0]
+    averaged = [leaf.grad if k % 2 == 0 else leaf.grad - f + f / n  # b1, b2: a mean over the batch
+                for k, (leaf, f) in enumerate(zip(leaves, fresh))]
     expect_grads(got["grads"], [leaf.grad for leaf in leaves], PARAM_NAMES, case,
-                 {"grad_overwritten": lambda: fresh})
+                 {"grad_overwritten": lambda: fresh, "grad_bias_mean": lambda: averaged})

@@ -30,18 +30,39 @@ def make(rng, *, groups=1, stride=1, padding=0, dilation=1, bias=True, batch=Non
 def mistakes(x, weight, bias, kwargs):
     """What known mistakes would give on this case (kit/misconceptions.py)."""
     k = dict(kwargs)
+    rows, cols = F.conv2d(x, weight, bias, **k).shape[-2:]
+
+    def index_only():
+        """The right padding and output size, but taps one apart: the first rows and columns of an
+        undilated convolution of the padded input (nothing where that is dilation_ignored's answer)."""
+        p = k["padding"]
+        pads = same_pads(weight, k["dilation"]) if p == "same" else (0, 0, 0, 0) if p == "valid" else \
+            (pair(p)[1], pair(p)[1], pair(p)[0], pair(p)[0])
+        undilated = F.conv2d(F.pad(x, pads), weight, bias, stride=k["stride"], groups=k["groups"])
+        return [] if p != "same" and undilated.shape[-2:] == (rows, cols) else undilated[..., :rows, :cols]
+
     found = {"flipped_kernel": lambda: F.conv2d(x, weight.flip(-1, -2), bias, **k),
              "stride_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "stride": 1}),
-             "dilation_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "dilation": 1})}
+             "dilation_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "dilation": 1}),
+             "dilation_ignored_index": index_only}
+    if k["groups"] > 1:  # every output channel reads every input channel, with its group's weight repeated
+        found["groups_ignored"] = lambda: F.conv2d(x, weight.repeat(1, k["groups"], 1, 1), bias,
+                                                   **{**k, "groups": 1})
     if k["padding"] == "same":
-        def other_side():
-            pads = []
-            for size, d in zip(reversed(weight.shape[2:]), reversed(pair(k["dilation"]))):
-                total = d * (size - 1)
-                pads += [total - total // 2, total // 2]  # the extra one first: torch puts it last
-            return F.conv2d(F.pad(x, pads), weight, bias, padding=0, dilation=k["dilation"], groups=k["groups"])
+        def other_side():  # the extra one first: torch puts it last
+            return F.conv2d(F.pad(x, same_pads(weight, k["dilation"], extra_last=False)), weight, bias, padding=0,
+                            dilation=k["dilation"], groups=k["groups"])
         found["same_padding_side"] = other_side
     return found
+
+
+def same_pads(weight, dilation, extra_last=True):
+    """F.pad's (left, right, top, bottom) for padding='same'."""
+    pads = []
+    for size, d in zip(reversed(weight.shape[2:]), reversed(pair(dilation))):
+        total = d * (size - 1)
+        pads += [total // 2, total - total // 2] if extra_last else [total - total // 2, total // 2]
+    return pads
 
 
 def pair(v):

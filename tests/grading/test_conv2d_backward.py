@@ -21,6 +21,18 @@ def make(rng, *, groups=1, stride=1, padding=0, dilation=1, size=None, kernel=No
     return Case(describe(input=x, weight=weight, **kwargs), (x, weight), kwargs)
 
 
+def grad_weight_undilated(x, weight, grad_output, k):
+    """grad_weight when tap (u, v) pairs grad_output with x_padded[i*stride + u, j*stride + v]: the
+    gradient of an undilated convolution of the padded input, cut to the rows the windows reach."""
+    (ph, pw), (sh, sw) = [v if isinstance(v, tuple) else (v, v) for v in (k["padding"], k["stride"])]
+    kh, kw = weight.shape[-2:]
+    rows, cols = (grad_output.shape[-2] - 1) * sh + kh, (grad_output.shape[-1] - 1) * sw + kw
+    xp = F.pad(x, (pw, pw, ph, ph))[..., :rows, :cols]
+    w = weight.detach().clone().requires_grad_()
+    F.conv2d(xp, w, stride=k["stride"], groups=k["groups"]).backward(grad_output)
+    return w.grad
+
+
 def check(student, rng, case):
     x, weight = case.args
     leaves = [t.clone().requires_grad_() for t in (x, weight)]
@@ -33,7 +45,9 @@ def check(student, rng, case):
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         fail("conv2d_backward should return a tuple (grad_input, grad_weight, grad_bias)", case)
     expected = {"grad_input": leaves[0].grad, "grad_weight": leaves[1].grad, "grad_bias": bias.grad}
-    mistakes = {"grad_weight": {"flipped_kernel_grad_weight": lambda: expected["grad_weight"].flip(-1, -2)},
+    mistakes = {"grad_weight": {"flipped_kernel_grad_weight": lambda: expected["grad_weight"].flip(-1, -2),
+                                "dilation_ignored_grad_weight": lambda: grad_weight_undilated(x, weight, grad_output,
+                                                                                              case.kwargs)},
                 "grad_bias": {"mean_vs_sum": lambda: grad_output.mean(dim=(0, 2, 3))}}
     k = case.kwargs
 

@@ -44,10 +44,20 @@ def mistakes(x, weight, bias, k):
     def padding_adds():
         ph, pw = _pairs(k["padding"])[0]
         return F.pad(F.conv_transpose2d(x, weight, bias, **{**k, "padding": 0}), (pw, pw, ph, ph))
+
+    def output_padding_missing():
+        """The full grid allocated without output_padding's rows, then output_padding left out, or
+        full[padding : size - padding + output_padding]: a slice past the end stops at the end."""
+        (ph, pw), (oh, ow) = _pairs(k["padding"], k["output_padding"])
+        full = F.conv_transpose2d(x, weight, None, **{**k, "padding": 0, "output_padding": 0})
+        rows, cols = full.shape[-2:]
+        forms = [full[..., ph:rows - ph, pw:cols - pw], full[..., ph:rows - ph + oh, pw:cols - pw + ow]]
+        return [f if bias is None else f + bias[:, None, None] for f in forms]
     return {"flipped_kernel_transpose": lambda: F.conv_transpose2d(x, weight.flip(-1, -2), bias, **k),
-            "stride_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "stride": 1, "output_padding": 0}),
+            "stride_ignored_transpose": lambda: F.conv_transpose2d(x, weight, bias,
+                                                                   **{**k, "stride": 1, "output_padding": 0}),
             "transpose_padding_adds": padding_adds,
-            "output_padding_ignored": lambda: F.conv_transpose2d(x, weight, bias, **{**k, "output_padding": 0})}
+            "output_padding_ignored": output_padding_missing}
 
 
 def check(student, case, positional=False):

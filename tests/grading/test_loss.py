@@ -16,10 +16,36 @@ def check_loss(student, cls, input, target, case):
     mistakes = {"sum_vs_mean": lambda: reference(input, target, reduction="sum")}
     if cls == "CrossEntropyLoss":
         rows = torch.arange(len(target))
-        mistakes["exp_overflow"] = lambda: [  # the forms the unshifted formula takes
+        probe = {}
+
+        def finite_when_shifted():
+            """Your loss on the same logits with each row's maximum already subtracted (the same loss,
+            no logit above 0): finite there, exp() overflowed; still not finite, a log of 0. Both give
+            inf on a case like this one, so only this second run tells them apart."""
+            if "finite" not in probe:
+                try:
+                    again = student.run("loss_forward", ["loss"], case, cls=cls,
+                                        input=input - input.max(1, keepdim=True).values, target=target)
+                    probe["finite"] = bool(torch.isfinite(again["forward"]).all())
+                except (Exception, pytest.fail.Exception):
+                    probe["finite"] = None  # no proof either way
+            return probe["finite"]
+
+        def proven(forms, when):
+            """The forms, unless they are not finite and the second run rules this mistake out."""
+            if all(torch.isfinite(f).all() for f in forms):
+                return forms  # they equal torch's answer here: they cannot match a wrong one
+            return forms if finite_when_shifted() in (when, None) else []
+        mistakes["exp_overflow"] = lambda: proven([  # the forms the unshifted formula takes
             -torch.log(input.exp() / input.exp().sum(1, keepdim=True))[rows, target].mean(),
             (input.exp().sum(1).log() - input[rows, target]).mean(),
-            -(input[rows, target].exp() / input.exp().sum(1)).log().mean()]
+            -(input[rows, target].exp() / input.exp().sum(1)).log().mean()], True)
+
+        def underflow():  # shifted, but the log of a probability that can round to 0
+            shifted = (input - input.max(1, keepdim=True).values).exp()
+            return proven([-(shifted / shifted.sum(1, keepdim=True)).log()[rows, target].mean(),
+                           -(shifted[rows, target] / shifted.sum(1)).log().mean()], False)
+        mistakes["log_softmax_underflow"] = underflow
     lent = Region([input, target])  # read back: the loss must leave both as they were
     got = expect_result(student.run("loss_forward", ["loss"], case, cls=cls, input=lent[0], target=lent[1], lend=lent),
                         ["forward", "call"], case)

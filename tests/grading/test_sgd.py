@@ -23,11 +23,14 @@ def mistaken_trajectory(params, steps, hparams, mistake):
             if decay and mistake != "weight_decay_place":
                 g = g + decay * p
             if momentum:
+                old = buffers[k] if buffers[k] is not None else torch.zeros_like(g)
                 if buffers[k] is None:
                     buffers[k] = (1 - dampening) * g if mistake == "first_momentum_step" else g.clone()
                 else:
                     buffers[k] = momentum * buffers[k] + (1 - dampening) * g
-                if nesterov:
+                if nesterov and mistake == "nesterov_old_buffer":
+                    g = g + momentum * old  # the look-ahead taken before this step's update of the buffer
+                elif nesterov:
                     g = buffers[k] + momentum * g if mistake == "nesterov_formula" else g + momentum * buffers[k]
                 else:
                     g = buffers[k]
@@ -38,7 +41,9 @@ def mistaken_trajectory(params, steps, hparams, mistake):
     return trajectory
 
 
-MISTAKES = ["first_momentum_step", "nesterov_formula", "weight_decay_place", "maximize_ignored"]
+MISTAKES = {  # catalog key: the forms (mistaken_trajectory's `mistake`) it takes
+    "first_momentum_step": ["first_momentum_step"], "nesterov_formula": ["nesterov_formula", "nesterov_old_buffer"],
+    "weight_decay_place": ["weight_decay_place"], "maximize_ignored": ["maximize_ignored"]}
 
 
 def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False, accumulate=False):
@@ -49,8 +54,8 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False,
         missing = none_pattern(s) if none_pattern else set()
         steps.append([None if k in missing else rng.randn(*p.shape, dtype=dtype) for k, p in enumerate(params)])
     case = Case(label("SGD", params, steps, hparams, as_generator, accumulate))
-    mistakes = {} if accumulate else {key: (lambda key=key: [mistaken_trajectory(params, steps, hparams, key)])
-                                      for key in MISTAKES}
+    mistakes = {} if accumulate else {key: (lambda key=key: [mistaken_trajectory(params, steps, hparams, form)
+                                                             for form in MISTAKES[key]]) for key in MISTAKES}
     check_trajectory(student, case, "optim", "SGD", params, steps, hparams,
                      lambda copies: torch.optim.SGD(copies, **hparams), as_generator, accumulate, mistakes)
 

@@ -52,6 +52,11 @@ MLP.__init__ = lambda self, w1, b1, w2, b2: _init(self, w1.clone(), b1.clone(), 
 def relu(x):
     return x.clamp_(min=0)
 '''),
+    W("linear through torch.mm", "forward", "forward", "test_linear test_mlp", '''
+def linear(x, weight, bias=None):
+    y = torch.mm(x, weight.T)  # 2-D only: x may have leading dimensions, or none
+    return y if bias is None else y + bias
+'''),
     # loss -------------------------------------------------------------------
     W("mse sums instead of averaging", "loss", "loss", "test_mse", '''
 def _forward(self, input, target):
@@ -62,6 +67,14 @@ MSELoss.forward = _forward
     W("cross entropy without the max shift", "loss", "loss", "test_cross_entropy_large_logits", '''
 def _forward(self, input, target):
     self.log_probs = torch.log(input.exp() / input.exp().sum(dim=1, keepdim=True))
+    self.target = target
+    return -self.log_probs.gather(1, target[:, None]).mean()
+CrossEntropyLoss.forward = _forward
+'''),
+    W("cross entropy takes the log of softmax", "loss", "loss", "test_cross_entropy_large_logits", '''
+def _forward(self, input, target):
+    e = (input - input.max(dim=1, keepdim=True).values).exp()
+    self.log_probs = torch.log(e / e.sum(dim=1, keepdim=True))  # a probability can round to 0
     self.target = target
     return -self.log_probs.gather(1, target[:, None]).mean()
 CrossEntropyLoss.forward = _forward
@@ -78,6 +91,12 @@ _reference = linear_backward
 def linear_backward(grad_output, x, weight):
     grad_x, grad_weight, _ = _reference(grad_output, x, weight)
     return grad_x, grad_weight, grad_output
+'''),
+    W("grad_bias summed over the features", "backward", "backward", "test_linear_backward test_mlp_backward", '''
+_reference_wa = linear_backward
+def linear_backward(grad_output, x, weight):
+    grad_x, grad_weight, _ = _reference_wa(grad_output, x, weight)
+    return grad_x, grad_weight, grad_output.sum(dim=-1)
 '''),
     W("relu_backward zeroes grad_output in place", "backward", "backward", "test_relu_backward", '''
 def relu_backward(grad_output, x):
@@ -176,6 +195,27 @@ def _step(self):
         else:
             buf.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
         g = buf + self.momentum * g if self.nesterov else buf
+        p.add_(g, alpha=-self.lr)
+SGD.step = _step
+'''),
+    W("nesterov with the old buffer", "sgd", "optim", "test_nesterov", '''
+@torch.no_grad()
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is None:
+            continue
+        g = -p.grad if self.maximize else p.grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            buf = self.momentum_buffers[i]
+            # the look-ahead uses the buffer as it was before this step
+            step = g + self.momentum * buf if self.nesterov and buf is not None else g
+            if buf is None:
+                self.momentum_buffers[i] = g.clone()
+            else:
+                buf.mul_(self.momentum).add_(g, alpha=1 - self.dampening)
+            g = step if self.nesterov else self.momentum_buffers[i]
         p.add_(g, alpha=-self.lr)
 SGD.step = _step
 '''),
@@ -332,6 +372,65 @@ def _padding(padding, kernel, dilation):
     ph, pw = _pair(padding)
     return ph, ph, pw, pw
 '''),
+    W("same padding split evenly", "conv2d", "conv2d", "test_string_padding", '''
+def _padding(padding, kernel, dilation):
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        pads = []
+        for k, d in zip(kernel, dilation):
+            half = d * (k - 1) // 2
+            pads += [half, half]  # one short when the total is odd
+        return tuple(pads)
+    ph, pw = _pair(padding)
+    return ph, ph, pw, pw
+'''),
+    W("dilation missing from the index only", "conv2d", "conv2d", "test_dilation", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    n, c_in, h, w = x.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    top, bottom, left, right = _padding(padding, (kh, kw), (dh, dw))
+    xp = x.new_zeros(n, c_in, h + top + bottom, w + left + right)
+    xp[:, :, top:top + h, left:left + w] = x
+    h_out = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    w_out = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = x.new_zeros(n, c_out, h_out, w_out)
+    c_out_g = c_out // groups
+    for u in range(kh):
+        for v in range(kw):
+            window = xp[:, :, u:u + sh * (h_out - 1) + 1:sh, v:v + sw * (w_out - 1) + 1:sw]  # u, not u*dh
+            for g in range(groups):
+                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                out[:, outs] += torch.einsum("nchw,oc->nohw", window[:, ins], weight[outs, :, u, v])
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''),
+    W("groups hidden by broadcasting", "conv2d", "conv2d", "test_groups", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    n, c_in, h, w = x.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    top, bottom, left, right = _padding(padding, (kh, kw), (dh, dw))
+    xp = x.new_zeros(n, c_in, h + top + bottom, w + left + right)
+    xp[:, :, top:top + h, left:left + w] = x
+    h_out = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    w_out = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = x.new_zeros(n, c_out, h_out, w_out)
+    for u in range(kh):
+        for v in range(kw):
+            window = xp[:, :, u * dh:u * dh + sh * (h_out - 1) + 1:sh, v * dw:v * dw + sw * (w_out - 1) + 1:sw]
+            # (n, 1, c_in, h, w) * (1, c_out, c_in_g, 1, 1): with c_in_g == 1 it broadcasts, groups or not
+            out += (window[:, None] * weight[None, :, :, u, v, None, None]).sum(2)
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''),
     W("no unbatched input", "conv2d", "conv2d", "test_unbatched_no_bias", '''
 _reference_conv2d = conv2d
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -380,12 +479,36 @@ _reference = conv_transpose2d
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return _reference(input, weight, bias, stride, padding, 0, groups, dilation)
 '''),
+    W("output_padding sliced past the end", "conv_transpose2d", "conv_transpose2d", "test_edge_cases", '''
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    n, c_in, h, w = x.shape
+    _, c_out_g, kh, kw = weight.shape
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    (oph, opw), (dh, dw) = _pair(output_padding), _pair(dilation)
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1  # output_padding left for the crop below
+    full_w = (w - 1) * sw + dw * (kw - 1) + 1
+    full = x.new_zeros(n, c_out_g * groups, full_h, full_w)
+    c_in_g = c_in // groups
+    for u in range(kh):
+        for v in range(kw):
+            rows = slice(u * dh, u * dh + sh * (h - 1) + 1, sh)
+            cols = slice(v * dw, v * dw + sw * (w - 1) + 1, sw)
+            for g in range(groups):
+                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                full[:, outs, rows, cols] += torch.einsum("nchw,co->nohw", x[:, ins], weight[ins, :, u, v])
+    out = full[:, :, ph:full_h - ph + oph, pw:full_w - pw + opw]  # past the end when output_padding > padding
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return out[0] if unbatched else out.contiguous()
+'''),
     W("dilation before groups", "conv_transpose2d", "conv_transpose2d", "test_dilation", '''
 _reference = conv_transpose2d
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
     return _reference(input, weight, bias, stride, padding, output_padding, groups, dilation)
 '''),
-    W("stride ignored", "conv_transpose2d", "conv_transpose2d", "test_stride", '''
+    W("stride ignored in the scatter", "conv_transpose2d", "conv_transpose2d", "test_stride", '''
 _reference = conv_transpose2d
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return _reference(input, weight, bias, 1, padding, 0, groups, dilation)
@@ -417,6 +540,29 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     grad_input, grad_weight, _ = _reference(grad_output, input, weight, stride, padding, dilation, groups)
     return grad_input, grad_weight, grad_output.mean(dim=(0, 2, 3))
 '''),
+    W("grad_weight without the dilation", "conv2d_backward", "conv2d_backward", "test_dilation", '''
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    n, c_in, h, w = input.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    h_out, w_out = grad_output.shape[2:]
+    xp = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    xp[:, :, ph:ph + h, pw:pw + w] = input
+    grad_xp = torch.zeros_like(xp)
+    grad_weight = torch.zeros_like(weight)
+    c_out_g = c_out // groups
+    for u in range(kh):
+        for v in range(kw):
+            rows = slice(u * dh, u * dh + sh * (h_out - 1) + 1, sh)
+            cols = slice(v * dw, v * dw + sw * (w_out - 1) + 1, sw)
+            read_rows, read_cols = slice(u, u + sh * (h_out - 1) + 1, sh), slice(v, v + sw * (w_out - 1) + 1, sw)
+            for g in range(groups):
+                ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                grad_weight[outs, :, u, v] = torch.einsum("nohw,nchw->oc", grad_output[:, outs],
+                                                          xp[:, ins, read_rows, read_cols])  # u, not u*dh
+                grad_xp[:, ins, rows, cols] += torch.einsum("nohw,oc->nchw", grad_output[:, outs], weight[outs, :, u, v])
+    return grad_xp[:, :, ph:ph + h, pw:pw + w], grad_weight, grad_output.sum(dim=(0, 2, 3))
+'''),
     W("grad_weight with a flipped kernel", "conv2d_backward", "conv2d_backward", "test_basic test_stride_padding", '''
 _reference = conv2d_backward
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
@@ -438,10 +584,14 @@ MISCONCEPTION = {
     "linear without transpose": "weight_not_transposed",
     "linear ignores bias": "bias_ignored",
     "leaky relu": None,
+    "linear through torch.mm": "mm_2d_only",
     "mse sums instead of averaging": "sum_vs_mean",
     "cross entropy without the max shift": "exp_overflow",
     "cross entropy sums over the batch": "sum_vs_mean",
+    "cross entropy takes the log of softmax": "log_softmax_underflow",
     "grad_bias not summed over the batch": "grad_bias_not_summed",
+    "grad_bias summed over the features": "grad_bias_wrong_axis",
+    "grad_bias averaged over the batch": "grad_bias_mean",
     "relu gradient 1 at zero": "relu_grad_at_zero",
     "mse gradient without the 2": "mse_factor_2",
     "cross entropy gradient not divided by N": "grad_not_averaged",
@@ -449,6 +599,7 @@ MISCONCEPTION = {
     "always sets None": "set_to_none_ignored",
     "first momentum step dampened": "first_momentum_step",
     "nesterov formula swapped": "nesterov_formula",
+    "nesterov with the old buffer": "nesterov_formula",
     "weight decay added after momentum": "weight_decay_place",
     "maximize ignored": "maximize_ignored",
     "zero_grad after the backward pass": "zero_grad_placement",
@@ -456,14 +607,20 @@ MISCONCEPTION = {
     "flipped kernel": "flipped_kernel",
     "stride ignored": "stride_ignored",
     "dilation ignored": "dilation_ignored",
-    "groups ignored": None,
+    "groups ignored": "groups_ignored",
+    "groups hidden by broadcasting": "groups_ignored",
+    "dilation missing from the index only": "dilation_ignored_index",
+    "same padding split evenly": ARITHMETIC,
     "same padding: the odd row first": "same_padding_side",
     "padding adds instead of cropping": "transpose_padding_adds",
     "output_padding ignored": "output_padding_ignored",
+    "output_padding sliced past the end": "output_padding_ignored",
+    "stride ignored in the scatter": "stride_ignored_transpose",
     "dilation before groups": "transpose_arg_order",
     "grad_input without output_padding": ARITHMETIC,
     "grad_bias averaged": "mean_vs_sum",
     "grad_weight with a flipped kernel": "flipped_kernel_grad_weight",
+    "grad_weight without the dilation": "dilation_ignored_grad_weight",
     "flipped kernel, transposed": "flipped_kernel_transpose",
 }
 WRONG.append(W("output one row too tall", "conv2d", "conv2d", "test_basic test_stride_padding", '''
