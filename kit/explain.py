@@ -81,6 +81,31 @@ def scatter_map(g):
     return result
 
 
+def read_counts(g):
+    """conv2d: how many output cells read each cell of the padded input, padding cells included:
+    a (size + 2*padding) square, the input at [padding : padding + size] on each axis."""
+    side = g.size + 2 * g.padding
+    counts = [[0] * side for _ in range(side)]
+    n = conv_out(g)
+    for i in range(n):
+        for j in range(n):
+            for u in range(g.kernel):
+                for v in range(g.kernel):
+                    counts[i * g.stride + u * g.dilation][j * g.stride + v * g.dilation] += 1
+    return counts
+
+
+def is_input(g, a, b):
+    """conv2d: whether cell (a, b) of the padded input is the input itself (else padding)."""
+    return g.padding <= a < g.padding + g.size and g.padding <= b < g.padding + g.size
+
+
+def padding_reads(g):
+    """conv2d: how many taps in all read a padding zero."""
+    counts = read_counts(g)
+    return sum(c for a, row in enumerate(counts) for b, c in enumerate(row) if not is_input(g, a, b))
+
+
 def patch_counts(g):
     """conv_transpose2d: how many patches add into each cell of the full (uncropped) grid."""
     full = transpose_full(g)
@@ -111,6 +136,14 @@ def explain_conv2d(g):
         zeros = sum(cell is None for cell, _ in taps)
         tail = f"  (+{zeros} taps on padding zeros)" if zeros else ""
         lines.append(f"  out[{i},{j}] = " + (" + ".join(terms) or "0") + tail)
+    counts = read_counts(g)
+    side = len(counts)
+    lines += ["", "How many output cells read each cell of the padded input (. = none; [ ] = the input, "
+              "the rest padding zeros):"]
+    for a in range(side):
+        lines.append("  " + "".join((f"[{counts[a][b] or '.'}]" if is_input(g, a, b) else f" {counts[a][b] or '.'} ")
+                                    for b in range(side)))
+    lines.append(f"  reads of padding zeros: {padding_reads(g)} in all, the taps on padding zeros above")
     skipped = (g.size + 2 * g.padding - g.dilation * (g.kernel - 1) - 1) % g.stride
     lines += ["", "Its gradient: grad_input = conv_transpose2d(grad_output, weight, stride, padding,",
               f"  output_padding={skipped}, dilation) -- every output cell sends its gradient back along the "
@@ -156,13 +189,17 @@ def draw(op, g, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 5))
     if op == "conv2d":
-        side = g.size + 2 * g.padding
-        grid = [[0] * side for _ in range(side)]
-        for taps in gather_map(g).values():
-            for cell, _ in taps:
-                if cell:
-                    grid[cell[0] + g.padding][cell[1] + g.padding] += 1
-        ax.set_title(f"conv2d: how many output cells read each input cell\n(padding ring: {g.padding})")
+        grid = read_counts(g)  # the same counts as the text's picture, padding cells included
+        side = len(grid)
+        ax.set_title(f"conv2d: how many output cells read each cell\n(box: the input; outside it: padding zeros, "
+                     f"read {padding_reads(g)} times)")
+        ax.add_patch(plt.Rectangle((g.padding - 0.5, g.padding - 0.5), g.size, g.size, fill=False, lw=3,
+                                   color="red"))
+        for a in range(side):
+            for b in range(side):
+                if not is_input(g, a, b):
+                    ax.add_patch(plt.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, hatch="//", lw=0,
+                                               color="grey"))
     else:
         grid = patch_counts(g)
         side = len(grid)

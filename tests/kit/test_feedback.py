@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 import torch
@@ -68,6 +69,36 @@ def test_the_gradient_of_conv2d_is_the_transposed_convolution_explain_prints(g):
     again = F.conv_transpose2d(grad_output, w, stride=g.stride, padding=g.padding, output_padding=output_padding,
                                dilation=g.dilation)
     assert torch.allclose(again, x.grad)
+
+
+@pytest.mark.parametrize("g", [g for g in GEOMETRIES if explain.check("conv2d", g) is None], ids=str)
+def test_the_conv2d_picture_counts_every_read_the_text_lists(g, monkeypatch, tmp_path):
+    """The reads of padding zeros too: the text's tap lines, its picture and the PNG agree."""
+    text = explain.explain_conv2d(g)
+    taps = " ".join(re.findall(r"^  out\[\d+,\d+\] = (.*)$", text, re.M))
+    listed_padding = sum(int(n) for n in re.findall(r"\(\+(\d+) taps on padding zeros\)", taps))
+    listed_input = Counter((int(r), int(c)) for r, c in re.findall(r"x\[(\d+),(\d+)\]", taps))
+    header = text.index("How many output cells read each cell of the padded input")
+    rows = text[header:].split("\n")[1:g.size + 2 * g.padding + 1]
+    picture = [[row[2 + 3 * b:5 + 3 * b] for b in range(g.size + 2 * g.padding)] for row in rows]
+    shown_padding, shown_input = 0, Counter()
+    for a, row in enumerate(picture):
+        for b, cell in enumerate(row):
+            count = 0 if cell.strip(" []") == "." else int(cell.strip(" []"))
+            assert cell.startswith("[") == explain.is_input(g, a, b), (a, b, rows)
+            assert count == explain.read_counts(g)[a][b]
+            if cell.startswith("["):
+                shown_input[(a - g.padding, b - g.padding)] = count
+            else:
+                shown_padding += count
+    assert +shown_input == listed_input
+    assert shown_padding == listed_padding == explain.padding_reads(g)
+    assert f"reads of padding zeros: {listed_padding} in all" in text
+    pytest.importorskip("matplotlib")
+    drawn = []
+    monkeypatch.setattr(explain, "read_counts", lambda g, real=explain.read_counts: drawn.append(real(g)) or drawn[-1])
+    explain.draw("conv2d", g, tmp_path / "c.png")
+    assert drawn and drawn[0] == explain.read_counts.__defaults__[0](g)  # the PNG draws these very counts
 
 
 def run(*args, env=None, cwd=ROOT):
