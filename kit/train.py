@@ -477,7 +477,8 @@ def run(args):
 
 def pictures(args, yours, theirs, test_images, test_labels, predictions, shown=16):
     wrong = [int(k) for k in (predictions != test_labels).nonzero().flatten()[:shown // 4]]
-    picked = sorted(set(range(shown - len(wrong))) | set(wrong))  # the first digits, and a few it got wrong
+    first = [k for k in range(len(test_labels)) if k not in wrong][:shown - len(wrong)]
+    picked = sorted(first + wrong)  # the first digits, and a few it got wrong
     test_images, test_labels, predictions = test_images[picked], test_labels[picked], predictions[picked]
     try:
         if args.text:
