@@ -39,6 +39,8 @@ def parse(argv, manifest):
     p.add_argument("--junit", metavar="PATH", help="also write JUnit XML")
     p.add_argument("--watch", action="store_true", help="regrade whenever a file of the submission changes")
     p.add_argument("--hint", metavar="EXERCISE", help="show the next hint for EXERCISE (one more each time)")
+    p.add_argument("--train", action="store_true", help="train the capstone CNN with your parts, beside torch's "
+                   "(its own options: python grader.py --train --help)")
     show = p.add_argument_group("see a convolution: --explain conv2d|conv_transpose2d [geometry] [--png PATH]")
     show.add_argument("--explain", choices=["conv2d", "conv_transpose2d"])
     for name, default in (("size", 4), ("kernel", 3), ("stride", 1), ("padding", 0), ("dilation", 1),
@@ -72,92 +74,60 @@ def warm_up(names):
     return thread
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def load_manifest(argv):
+    """The manifest of the grading tests in use (a private --tests copy may bring its own)."""
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("--tests")
     given = first.parse_known_args(argv)[0].tests
     tests_dir = os.path.abspath(given) if given else DEFAULT_TESTS
     if not os.path.isdir(tests_dir):
-        return usage_error(f"folder not found: {given}")
-    manifest_path = os.path.join(tests_dir, "manifest.toml")  # a private copy may bring its own
+        raise UsageError(f"folder not found: {given}")
+    path = os.path.join(tests_dir, "manifest.toml")
     try:
-        manifest = manifest_mod.load(manifest_path if os.path.exists(manifest_path) else manifest_mod.PATH)
+        return manifest_mod.load(path if os.path.exists(path) else manifest_mod.PATH), tests_dir, bool(given)
     except (manifest_mod.ManifestError, OSError, ValueError) as e:  # tomllib's errors are ValueErrors
-        return usage_error(str(e))
-    args = parse(argv, manifest)
-    unknown = [e for e in args.exercises + ([args.hint] if args.hint else []) if e not in manifest.names]
+        raise UsageError(str(e)) from None
+
+
+class UsageError(Exception):
+    pass
+
+
+def validate(args, manifest):
+    """Every check that needs no torch: a usage error costs milliseconds. Returns (target, names)."""
+    unknown = [e for e in args.exercises if e not in manifest.names]
     if unknown:
-        return usage_error(f"unknown exercise {', '.join(map(repr, unknown))}; "
-                           f"valid exercises: {', '.join(manifest.names)}")
-    if args.explain:
-        from kit import explain
-        geometry = explain.Geometry(args.size, args.kernel, args.stride, args.padding, args.dilation,
-                                    args.output_padding)
-        return explain.main(args.explain, geometry, args.png)
-    if args.hint:
-        from kit.hints import next_hint
-        print(next_hint(manifest, args.hint))
-        return 0
+        raise UsageError(f"unknown exercise {', '.join(map(repr, unknown))}; "
+                         f"valid exercises: {', '.join(manifest.names)}")
     target = os.path.join(ROOT, "solutions") if args.solutions else (
         args.batch or args.submission or os.path.join(ROOT, "exercises"))
     if not os.path.isdir(target):
-        return usage_error(f"folder not found: {target}")
+        raise UsageError(f"folder not found: {target}")
     for mode in ("batch", "watch"):
         if getattr(args, mode):
             clash = [f"--{o.replace('_', '-')}" for o in ("json", "gradescope", "junit", "fail_under", "case")
                      if getattr(args, o) not in (None, "")]
             if clash or (mode == "batch" and args.watch):
-                return usage_error(f"{', '.join(clash) or '--watch'} cannot be used with --{mode}"
-                                   + (" (it writes a JSON report per submission to --out)" if mode == "batch" else ""))
+                raise UsageError(f"{', '.join(clash) or '--watch'} cannot be used with --{mode}"
+                                 + (" (it writes a JSON report per submission to --out)" if mode == "batch" else ""))
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
-        return usage_error("--fail-under takes a percentage from 0 to 100")
-    try:
-        settings = resolve(manifest.settings, args.seed, args.timeout)
-    except SettingsError as e:
-        return usage_error(str(e))
+        raise UsageError("--fail-under takes a percentage from 0 to 100")
     names = [n for n in manifest.names if not args.exercises or n in args.exercises]
     if args.case:
         test = args.case.split("[")[0]
         if len(names) != 1:
-            return usage_error("--case takes one exercise and one of its tests, e.g. "
-                               "python grader.py conv2d --case 'test_basic[2]'")
+            raise UsageError("--case takes one exercise and one of its tests, e.g. "
+                             "python grader.py conv2d --case 'test_basic[2]'")
         if test not in manifest.get(names[0]).tests:
-            return usage_error(f"{names[0]} has no test named {test!r}; its tests: "
-                               f"{', '.join(manifest.get(names[0]).tests)}")
+            raise UsageError(f"{names[0]} has no test named {test!r}; its tests: "
+                             f"{', '.join(manifest.get(names[0]).tests)}")
+    return target, names
 
-    required = bool(args.batch or given or args.gradescope or args.require_sandbox) and not args.allow_unsandboxed
-    if args.watch:
-        from kit import watch
-        return watch.main(target, names, settings, tests_dir, manifest, ROOT)
-    from kit.sandbox import Sandbox, SandboxUnavailable, Zygote
-    if args.batch:
-        from kit import batch
-        if required:
-            try:  # milliseconds: the probe imports nothing
-                probe = Zygote(allow_unsandboxed=False, probe=True)
-                probe.check()
-                probe.close()
-            except SandboxUnavailable as e:
-                return usage_error(str(e))
-        batch.ALLOW_UNSANDBOXED = not required
-        return batch.main(target, args.out, names, settings, tests_dir, manifest)
-    # starts importing torch in the worker now; the workers see neither the kit nor the tests
-    sandbox = Sandbox(target, settings.timeout, hidden=[tests_dir], allow_unsandboxed=not required)
-    warming = warm_up(names)
-    from kit import report as writers, runner
-    if required:
-        try:
-            sandbox.zygote.check()
-        except SandboxUnavailable as e:
-            warming.join()
-            return usage_error(str(e))
-    report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest,
-                          case=args.case)
-    warming.join()
-    if args.case and report.crash.startswith("there is no case"):
-        return usage_error(report.crash)
-    text = writers.terminal(report, manifest, ROOT)
+
+def write_outputs(args, report, manifest):
+    """The terminal report, then every file asked for. Returns the exit status."""
+    from kit import writers
+    text = writers.terminal(report, manifest)
     print(text)
     if args.json:
         writers.write_json(report, args.json)
@@ -170,6 +140,78 @@ def main(argv=None):
         print(f"Score {report.score:g}/{report.max_score:g} is below --fail-under {args.fail_under:g}%")
         return 1
     return 0
+
+
+def grade(args, run, required):
+    """One grading run, in a sandbox this function owns. Returns the exit status."""
+    from kit import runner
+    from kit.sandbox import SandboxUnavailable
+    # the zygote starts importing torch now; the workers see neither the kit nor the tests
+    with run.open_sandbox():
+        warming = warm_up(run.exercises)
+        try:
+            if required:
+                run.sandbox.zygote.check()
+            report = runner.grade(run)
+        except SandboxUnavailable as e:
+            raise UsageError(str(e)) from None
+        finally:
+            warming.join()
+    if run.case and report.crash.startswith("there is no case"):
+        raise UsageError(report.crash)
+    return write_outputs(args, report, run.manifest)
+
+
+def dispatch(args, manifest, tests_dir, private_tests):
+    """What the arguments ask for. Returns the exit status."""
+    if args.explain:
+        from kit import explain
+        geometry = explain.Geometry(args.size, args.kernel, args.stride, args.padding, args.dilation,
+                                    args.output_padding)
+        return explain.main(args.explain, geometry, args.png)
+    if args.hint:
+        if args.hint not in manifest.names:
+            raise UsageError(f"unknown exercise {args.hint!r}; valid exercises: {', '.join(manifest.names)}")
+        from kit.hints import next_hint
+        print(next_hint(manifest, args.hint))
+        return 0
+    target, names = validate(args, manifest)
+    try:
+        settings = resolve(manifest.settings, args.seed, args.timeout)
+    except SettingsError as e:
+        raise UsageError(str(e)) from None
+    required = bool(args.batch or private_tests or args.gradescope or args.require_sandbox) \
+        and not args.allow_unsandboxed
+    if args.watch:
+        from kit import watch
+        return watch.main(target, names, settings, tests_dir, manifest, ROOT)
+    if args.batch:
+        from kit import batch
+        from kit.sandbox import SandboxUnavailable, Zygote
+        if required:
+            try:  # milliseconds: the probe imports nothing
+                probe = Zygote(allow_unsandboxed=False, probe=True)
+                probe.check()
+                probe.close()
+            except SandboxUnavailable as e:
+                raise UsageError(str(e)) from None
+        batch.ALLOW_UNSANDBOXED = not required
+        return batch.main(target, args.out, names, settings, tests_dir, manifest)
+    from kit.grading_run import GradingRun
+    run = GradingRun(target, names, settings, manifest, tests_dir, case=args.case, allow_unsandboxed=not required)
+    return grade(args, run, required)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if "--train" in argv:  # the capstone's training run has its own options (--train --help)
+            from kit import train
+            return train.main([a for a in argv if a != "--train"])
+        manifest, tests_dir, private_tests = load_manifest(argv)
+        return dispatch(parse(argv, manifest), manifest, tests_dir, private_tests)
+    except UsageError as e:
+        return usage_error(str(e))
 
 
 if __name__ == "__main__":

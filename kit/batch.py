@@ -33,7 +33,7 @@ import time
 from multiprocessing.connection import wait
 
 from . import messages as M
-from . import report as writers
+from . import writers
 from . import results
 
 STARTUP_ALLOWANCE = 300.0  # s: a lane's first submission also waits for its zygote to start
@@ -62,15 +62,16 @@ def submission_seed(seed: int, name: str) -> int:
 
 def _grade_one(target, names, settings, tests_dir, manifest):
     global _zygote
-    from .runner import grade
-    from .sandbox import Sandbox, Zygote
+    from .runner import GradingRun, grade
+    from .sandbox import Zygote
     if _zygote is None:  # the workers see neither the private tests nor the other submissions
         _zygote = Zygote(hidden=[tests_dir, os.path.dirname(os.path.abspath(target))],
                          allow_unsandboxed=ALLOW_UNSANDBOXED)
-    sandbox = Sandbox(target, settings.timeout, zygote=_zygote)
     # students do not share cases: answers passed around would not fit another's
     settings = dataclasses.replace(settings, seed=submission_seed(settings.seed, os.path.basename(target)))
-    return grade(target, names, settings, tests_dir=tests_dir, sandbox=sandbox, manifest=manifest).to_dict()
+    run = GradingRun(target, names, settings, manifest, tests_dir)
+    with run.open_sandbox(zygote=_zygote):
+        return grade(run).to_dict()
 
 
 def _lane(conn, others, grade_one, names, settings, tests_dir, manifest):

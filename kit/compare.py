@@ -11,6 +11,7 @@ import torch
 
 from . import messages as M
 from .misconceptions import CATALOG
+from .results import Failure, Reason
 from .worker.wire import Foreign
 
 TOLERANCES = {  # dtype: (rtol, atol)
@@ -21,10 +22,13 @@ TOLERANCES = {  # dtype: (rtol, atol)
 }
 
 
-def fail(message, case=None):
-    if case is not None:
-        message = f"{message} -- {M.ON_CASE.format(case=case)}"
-    pytest.fail(message, pytrace=False)
+def fail(message, case=None, reason=Reason.WRONG_VALUES, mistake=""):
+    """End the test: `message` says what is wrong; `case` is the case described (Case or text)."""
+    mistake = mistake or getattr(message, "key", "")  # named(...) says which mistake it names
+    failure = Failure(reason, str(message), "" if case is None else str(case), mistake=mistake)
+    verdict = pytest.fail.Exception(failure.sentence, pytrace=False)  # what plain pytest shows
+    verdict.failure = failure  # its parts, for the grader's report (kit/runner.py)
+    raise verdict
 
 
 def describe_value(value):
@@ -43,7 +47,7 @@ def expect_result(got, keys, case):
     """A scenario's dict of results (kit/drivers.py); anything else means the worker was tampered with."""
     if not isinstance(got, dict) or not all(k in got for k in keys):
         fail(f"the worker returned {describe_value(got)} instead of the scenario's results "
-             "(does your code change the grader's own functions?)", case)
+             "(does your code change the grader's own functions?)", case, Reason.TAMPERED)
     return got
 
 
@@ -96,14 +100,22 @@ def value_problem(got, expected, what):
                                   dtype=str(expected.dtype).replace("torch.", ""))
 
 
+class Named(str):
+    """A sentence naming a known mistake, which carries its catalog key to fail()."""
+    key = ""
+
+
 def named(key, detail):
     """The message for a mistake recognised by a rule rather than by its output."""
     m = CATALOG[key]
-    return M.LOOKS_LIKE.format(name=m.name, why=m.why, fix=m.fix, detail=detail)
+    sentence = Named(M.LOOKS_LIKE.format(name=m.name, why=m.why, fix=m.fix, detail=detail))
+    sentence.key = key
+    return sentence
 
 
 def diagnose(problem, got, mistakes, on_shape=None, expected=None):
     """Name the known mistake (kit/misconceptions.py) whose output `got` matches, if any.
+    Returns (the sentence, the catalog key it names: "" for none, "a|b" when several match).
 
     mistakes: {catalog key: a function computing, with torch, what that mistake gives here}.
     on_shape: for a wrong shape that no mistake's output matches, a function of the student's
@@ -122,21 +134,23 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
                 matched.append(key)
                 break
     if len(matched) == 1:
-        return named(matched[0], problem)
+        return named(matched[0], problem), matched[0]
     if matched:
         entries = [CATALOG[key] for key in matched]
         return M.LOOKS_LIKE_ONE_OF.format(
             names=" or ".join(m.name for m in entries), detail=problem,
-            each=" ".join(M.ONE_OF_EACH.format(name=m.name, why=m.why, fix=m.fix) for m in entries))
-    if on_shape and isinstance(got, torch.Tensor) and " has shape " in problem:
+            each=" ".join(M.ONE_OF_EACH.format(name=m.name, why=m.why, fix=m.fix) for m in entries)), \
+            "|".join(matched)
+    if on_shape and isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) \
+            and got.shape != expected.shape:
         try:
-            return f"{problem}: {on_shape(got)}"
+            return f"{problem}: {on_shape(got)}", ""
         except Exception:  # a shape the arithmetic cannot read (too few dimensions, say)
             pass
     ratio = _constant_ratio(got, expected)
     if ratio:
-        return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})"
-    return f"{problem} ({M.NO_KNOWN_MISTAKE})"
+        return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})", ""
+    return f"{problem} ({M.NO_KNOWN_MISTAKE})", ""
 
 
 def _constant_ratio(got, expected):
@@ -167,10 +181,13 @@ def _constant_ratio(got, expected):
 def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
     problem = tensor_problem(got, expected, what)
     if problem and not isinstance(got, torch.Tensor):
-        fail(problem, case)  # not even a tensor: that says it all
+        fail(problem, case, Reason.WRONG_TYPE)  # not even a tensor: that says it all
+    reason = Reason.WRONG_SHAPE if got.shape != expected.shape else \
+        Reason.WRONG_TYPE if got.dtype != expected.dtype else Reason.WRONG_VALUES
     problem = problem or value_problem(got, expected, what)
     if problem:
-        fail(diagnose(problem, got, mistakes, on_shape, expected), case)
+        text, mistake = diagnose(problem, got, mistakes, on_shape, expected)
+        fail(text, case, reason, mistake)
 
 
 def expect_grads(got, expected, names, case, mistakes=None):
@@ -179,15 +196,14 @@ def expect_grads(got, expected, names, case, mistakes=None):
     mistakes: {catalog key: function giving the list of gradients that mistake produces}."""
     if not isinstance(got, (list, tuple)) or len(got) != len(expected):
         fail(f"expected {len(expected)} gradients, got {describe_value(got)}", case)
-    for g, e, name in zip(got, expected, names):
+    for i, (g, e, name) in enumerate(zip(got, expected, names)):
         if e is None:
             if g is not None:
                 fail(M.GRAD_SHOULD_BE_NONE.format(what=name), case)
         elif g is None:
             fail(M.GRAD_SHOULD_EXIST.format(what=name), case)
         else:
-            expect_close(g, e, name, case, {k: (lambda f=f, i=names.index(name): f()[i])
-                                            for k, f in (mistakes or {}).items()})
+            expect_close(g, e, name, case, {k: (lambda f=f, i=i: f()[i]) for k, f in (mistakes or {}).items()})
 
 
 def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=None):
@@ -195,7 +211,7 @@ def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=N
         fail(f"{what} should be a list of floats, but your code returned {describe_value(got)}", case)
     if len(got) != len(expected):
         fail(f"{what} has {len(got)} entries, expected {len(expected)} (one per batch, every epoch)", case)
-    for i, (g, e) in enumerate(zip(got, expected)):
+    for i, g in enumerate(got):
         if isinstance(g, torch.Tensor):
             fail(f"{what}[{i}] is a tensor: append loss.item(), a Python float", case)
         if not isinstance(g, (float, int)) or isinstance(g, bool):

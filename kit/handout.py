@@ -45,10 +45,10 @@ def student_pyproject(text):
 
 def solved_tests(manifest):
     """Grading tests that exercises/ passes: none, unless someone filled a stub in."""
-    from .runner import grade
+    from .runner import GradingRun, grade
     from .settings import resolve
     settings = resolve(manifest.settings, 1, None, environ={})
-    report = grade(os.path.join(ROOT, "exercises"), manifest.names, settings, manifest=manifest)
+    report = grade(GradingRun(os.path.join(ROOT, "exercises"), manifest.names, settings, manifest))
     return [f"{e.name}.{t.name}" for e in report.exercises for t in e.tests if t.status == "passed"]
 
 

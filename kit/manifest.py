@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .worker.rule_names import RULES
+from .worker.contract import RULES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATH = os.path.join(ROOT, "manifest.toml")
@@ -30,7 +30,7 @@ class Exercise:
     name: str  # the task ID everywhere: TODO(name), the pytest marker, tests/grading/test_<name>.py
     title: str  # one line, shown in reports
     modules: tuple[str, ...]  # the student modules (exercises/<m>.py) its worker loads
-    forbid: tuple[str, ...]  # rules its worker enforces, exactly these (kit/worker/rule_names.py)
+    forbid: tuple[str, ...]  # rules its worker enforces, exactly these (kit/worker/contract.py)
     tests: dict[str, float]  # grading test function -> points, in the order they run and print
     hints: tuple[str, ...] = ()  # shown one at a time by python grader.py --hint NAME
     demystifies: str = ""  # the README table's "what it takes the mystery out of" (markdown)

@@ -80,7 +80,7 @@ INPUT_CHANGED = ("{function} changed its input in place (argument {position}, th
 CONSTANT_RATIO = "every value is {ratio} torch's"
 
 # The README's "What each exercise may not call" table (kit.manifest.rules_table), one entry per
-# rule in kit/worker/rule_names.py: exactly what rules.py enforces where an exercise forbids it.
+# rule in kit/worker/contract.py: exactly what rules.py enforces where an exercise forbids it.
 NO_GPU = "CUDA: no GPU is visible in any worker"
 RULE_SUMMARY = {
     "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "

@@ -12,44 +12,48 @@ from . import manifest as manifest_mod
 from . import messages as M
 from .cases import Rng, derive_seed
 from .compare import fail
-from .sandbox import Sandbox
+from .results import Reason
+from .grading_run import GradingRun
 from .settings import resolve
 
-SANDBOX = pytest.StashKey()
+RUN = pytest.StashKey()  # the GradingRun: set by its owner (kit.runner), or made here from options
 STATE = pytest.StashKey()
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("grading", "exercise grading")
+    group = parser.getgroup("grading", "exercise grading (when grader.py runs the tests, its run is used)")
     group.addoption("--target", default=os.path.join(manifest_mod.ROOT, "exercises"),
                     help="folder with the student's modules (default: exercises/)")
     group.addoption("--seed", default=None, help="seed for the random cases")
-    group.addoption("--exercises", default="", help="comma-separated exercise names to grade")
     group.addoption("--call-timeout", default=None, help="seconds one call into student code may take")
-    group.addoption("--manifest", default=manifest_mod.PATH, help="the manifest (default: the kit's)")
-    group.addoption("--case", default="", help="run only this test (test_basic) or case (test_basic[2])")
 
 
 class _State:
-    def __init__(self, config):
-        self.manifest = manifest_mod.load(config.getoption("--manifest"))
-        self.settings = resolve(self.manifest.settings, config.getoption("--seed"),
-                                config.getoption("--call-timeout"))
-        self.target = config.getoption("--target")
+    """What one pytest session knows of its grading run, and what it has spent."""
+
+    def __init__(self, run: GradingRun):
+        self.run = run
+        self.manifest, self.settings, self.target = run.manifest, run.settings, run.target
         self.timed_out = set()  # (exercise, test) that had a case time out
         self.current_exercise = None  # the exercise the current worker serves
         # Time budgets, as multiples of the per-call timeout (manifest.toml [settings]): code that
         # hangs, or sleeps just under the timeout in every call, cannot hold a grader for long.
         timeout = self.settings.timeout
-        self.exercise_budget = timeout * float(self.manifest.settings.get("exercise_budget", 2))
-        self.submission_budget = timeout * float(self.manifest.settings.get("submission_budget", 6))
+        self.exercise_budget = timeout * float(self.manifest.settings["exercise_budget"])
+        self.submission_budget = timeout * float(self.manifest.settings["submission_budget"])
         self.spent = {}  # exercise -> seconds its requests took
-
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(name): the manifest exercise a grading test belongs to")
-    state = config.stash[STATE] = _State(config)
+    run = config.stash.get(RUN, None)
+    if run is None:  # plain pytest: this session is the run, and owns its sandbox (sandbox fixture)
+        manifest = manifest_mod.load()
+        run = GradingRun(target=config.getoption("--target"), exercises=manifest.names, manifest=manifest,
+                         settings=resolve(manifest.settings, config.getoption("--seed"),
+                                          config.getoption("--call-timeout")))
+        config.stash[RUN] = run
+    state = config.stash[STATE] = _State(run)
     # torch's advice about the speed of its own reference calls is noise to a student
     config.addinivalue_line("filterwarnings", "ignore:Using padding='same':UserWarning")
     for ex in state.manifest.exercises:  # pytest -m conv2d, as minitorch's students run -m task1_1
@@ -64,10 +68,9 @@ def exercise_of(item):
 def pytest_collection_modifyitems(config, items):
     """Keep the selected exercises, in the manifest's order (a student works through them so).
     Tests that are not grading tests (the kit's own, in the same run) are left alone."""
-    manifest = config.stash[STATE].manifest
-    wanted = [e for e in config.getoption("--exercises").split(",") if e] or manifest.names
+    run = config.stash[STATE].run
+    manifest, wanted, case = run.manifest, run.exercises, run.case
     order = {name: k for k, name in enumerate(manifest.names)}
-    case = config.getoption("--case")
     for item in items:
         if exercise_of(item) in order:
             item.add_marker(exercise_of(item))
@@ -91,15 +94,13 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def sandbox(pytestconfig):
-    given = pytestconfig.stash.get(SANDBOX, None)  # the grader starts it early, before torch loads
-    if given is not None:
-        yield given
+    run = pytestconfig.stash[RUN]
+    if run.sandbox is not None:  # its owner opened it early, before torch loads, and closes it
+        yield run.sandbox
         return
-    state = pytestconfig.stash[STATE]
     tests = os.path.dirname(str(pytestconfig.rootpath / "tests" / "grading"))
-    box = Sandbox(state.target, state.settings.timeout, hidden=[tests])
-    yield box
-    box.close()
+    with run.open_sandbox(hidden=[tests]):
+        yield run.sandbox
 
 
 @pytest.fixture
@@ -131,7 +132,8 @@ class Student:
         for j, k in enumerate(positions):
             if not torch.equal(lent.now(j), args[k]):
                 fail(M.INPUT_CHANGED.format(function=name, position=k + 1,
-                                            shape="x".join(map(str, args[k].shape)) or "0-d"), case)
+                                            shape="x".join(map(str, args[k].shape)) or "0-d"), case,
+                     Reason.CHANGED_INPUT)
         return value
 
     def run(self, driver, modules, case, lend=None, callbacks=None, **kwargs):
@@ -140,13 +142,13 @@ class Student:
         state = self.state
         if self.test in state.timed_out:
             # the test has lost its points already; its other cases would only cost time
-            fail(M.SKIPPED_AFTER_TIMEOUT)
+            fail(M.SKIPPED_AFTER_TIMEOUT, reason=Reason.TIMEOUT)
         left_here = state.exercise_budget - state.spent.get(self.exercise, 0.0)
         left_overall = state.submission_budget - sum(state.spent.values())
         if left_here <= 0:
-            fail(M.EXERCISE_BUDGET_SPENT.format(budget=state.exercise_budget))
+            fail(M.EXERCISE_BUDGET_SPENT.format(budget=state.exercise_budget), reason=Reason.TIMEOUT)
         if left_overall <= 0:
-            fail(M.SUBMISSION_BUDGET_SPENT.format(budget=state.submission_budget))
+            fail(M.SUBMISSION_BUDGET_SPENT.format(budget=state.submission_budget), reason=Reason.TIMEOUT)
         timeout = min(state.settings.timeout, left_here, left_overall)
         outcome = self.sandbox.run(modules, driver, forbid=self.forbid, timeout=timeout, lend=lend,
                                    callbacks=callbacks, **kwargs)
@@ -158,7 +160,18 @@ class Student:
             if timeout < state.settings.timeout:  # cut short by a budget, not by the per-call timeout
                 budget = state.exercise_budget if left_here <= left_overall else state.submission_budget
                 outcome.detail = M.STOPPED_BY_BUDGET.format(seconds=timeout, budget=budget)
-        fail(describe_failure(outcome, state.target), case)
+        fail(describe_failure(outcome, state.target), case, reason_of(outcome))
+
+
+def reason_of(outcome):
+    """The Reason for an Outcome that is not a value."""
+    if outcome.kind in ("forbidden", "timeout"):
+        return Reason.FORBIDDEN if outcome.kind == "forbidden" else Reason.TIMEOUT
+    if outcome.kind in ("crash", "broken"):
+        return Reason.CRASH
+    if outcome.error.get("type") == "NotImplementedError":
+        return Reason.NOT_IMPLEMENTED
+    return Reason.RAISED
 
 
 def describe_forbidden(event):

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 from . import manifest as manifest_mod
 from . import messages as M
+from .worker.contract import EXIT_FORBIDDEN
 from .worker.jail import SCRATCH
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_DIR = os.path.join(HERE, "worker")
 ZYGOTE = os.path.join(WORKER_DIR, "zygote.py")
 SOLUTIONS = os.path.join(manifest_mod.ROOT, "solutions")
-EXIT_FORBIDDEN = 86  # kit/worker/guards.py ends a worker with this status after a forbidden call
 STARTUP_TIMEOUT = 180.0
 ZYGOTE_TIMEOUT = 10.0  # the zygote only forks and reaps: it answers in milliseconds
 MAX_SOURCE_BYTES = 1 << 20  # a student module larger than this is not sent to the worker

@@ -7,9 +7,9 @@ import os
 import sys
 import time
 
-from . import report as writers
+from . import writers
 from . import runner
-from .sandbox import Sandbox, Zygote
+from .sandbox import Zygote
 
 CLEAR = "\033[2J\033[H"
 
@@ -32,9 +32,10 @@ def main(target, names, settings, tests_dir, manifest, root, interval=0.3):
             now = snapshot(target)
             if now != seen:
                 seen = now
-                box = Sandbox(target, settings.timeout, zygote=zygote)
-                report = runner.grade(target, names, settings, tests_dir=tests_dir, sandbox=box, manifest=manifest)
-                print((CLEAR if sys.stdout.isatty() else "") + writers.terminal(report, manifest, root))
+                run = runner.GradingRun(target, names, settings, manifest, tests_dir)
+                with run.open_sandbox(zygote=zygote):
+                    report = runner.grade(run)
+                print((CLEAR if sys.stdout.isatty() else "") + writers.terminal(report, manifest))
                 print(f"\nWatching {os.path.relpath(target)} for changes. Ctrl-C to stop.", flush=True)
             time.sleep(interval)
     except KeyboardInterrupt:

@@ -23,18 +23,14 @@ import os
 import resource
 import sys
 import types
-import warnings
-
-import torch
 
 # the worker's end of the events pipe is moved here, so guards know it: high, but under any
 # descriptor limit the grader may run with (the worker's own limit is set later, and lower)
 EVENTS_FD = max(10, min(1021, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1))
-EXIT_FORBIDDEN = 86
-try:  # what `forbid` may name
-    from rule_names import RULES as _RULE_NAMES  # in the worker, its modules are top-level
+try:  # what the grader and the worker share
+    from contract import EXIT_FORBIDDEN, RULES as _RULE_NAMES  # in the worker, its modules are top-level
 except ImportError:
-    from .rule_names import RULES as _RULE_NAMES  # imported by the kit's tests as kit.worker.guards
+    from .contract import EXIT_FORBIDDEN, RULES as _RULE_NAMES  # imported by the kit's tests
 
 RULES = frozenset(_RULE_NAMES)
 
@@ -87,7 +83,7 @@ _AUDIT_STATE = ("refused", "solutions", "guards", "loaded", "files", "forbidden"
                 "sep", "fspath", "state_names", "id", "type", "str", "code", "error", "policing")
 
 
-def _audit(s, event, args):
+def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top to bottom)
     if event == "object.__getattr__":  # the most frequent event: the profile hook reads f_code
         if args[1] in s[10] and s[11](args[0]) in s[2]:
             raise s[15]("not allowed while grading: reading the grader's guards")

@@ -216,7 +216,7 @@ class Prepared:
         self.files = files  # the source files of every module loaded in the zygote
 
 
-def prepare():
+def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case in turn)
     """In the zygote, after torch and the modules the rules name are imported: collect the banned
     code objects, put the stubs in place, list the operators that have autograd kernels."""
     for name in ("numpy.ma", "sympy.discrete.convolutions", "torch._decomp.decompositions",

@@ -12,7 +12,7 @@ import pytest
 
 from kit import manifest as manifest_mod
 from kit import runner
-from kit.sandbox import Sandbox, Zygote
+from kit.sandbox import Zygote
 from kit.settings import resolve
 
 ROOT = manifest_mod.ROOT
@@ -33,8 +33,9 @@ def grade(zygote):
     def run(folder, exercises=None, seed=0, timeout=None):
         settings = resolve(MANIFEST.settings, seed, timeout, environ={})
         names = exercises or MANIFEST.names
-        box = Sandbox(folder, settings.timeout, zygote=zygote)
-        return runner.grade(folder, names, settings, sandbox=box, manifest=MANIFEST)
+        run = runner.GradingRun(folder, names, settings, MANIFEST)
+        with run.open_sandbox(zygote=zygote):
+            return runner.grade(run)
     return run
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
 
 from kit import gradescope, handout
-from kit import report as writers
+from kit import writers
 from wrong_implementations import WRONG
 
 MIXED = [(w.module, w.source) for w in WRONG if w.name in ("leaky relu", "flipped kernel", "nesterov formula swapped")]

@@ -96,8 +96,8 @@ def test_stubs_and_solutions_define_the_same_names():
 def test_every_forbid_names_a_rule_the_worker_enforces():
     from kit.worker.guards import RULES
     from kit.messages import FORBIDDEN, RULE_SUMMARY
-    from kit.worker import rule_names
-    assert RULES == set(rule_names.RULES)
+    from kit.worker import contract
+    assert RULES == set(contract.RULES)
     for ex in MANIFEST.exercises:
         assert set(ex.forbid) <= RULES, (ex.name, set(ex.forbid) - RULES)
     assert RULES <= set(FORBIDDEN) and RULES == set(RULE_SUMMARY)  # and each has its messages

@@ -18,7 +18,7 @@ import pytest
 
 from kit import batch, results
 from kit import messages as M
-from kit import report as writers
+from kit import writers
 from kit.settings import Settings
 
 # What student code can put in an exception message: a screen clear, a window title, a
@@ -52,7 +52,7 @@ def make_report(message=HOSTILE, crash="", sandbox_note="", target="submission",
     for name in MANIFEST.names:
         for test in MANIFEST.get(name).tests:
             ok = name in passing
-            outcomes[(name, test)] = [(ok, "" if ok else message, "")]
+            outcomes[(name, test)] = [None if ok else results.Failure(results.Reason.WRONG_VALUES, message)]
     return results.build(MANIFEST, MANIFEST.names, outcomes, 4, 1.0, target, crash=crash,
                          sandbox_note=sandbox_note)
 
@@ -68,7 +68,7 @@ KIT_LINE = re.compile(r"^(Grading |!! |Total: |Progress: |Next: |Reproduce this 
 
 def test_terminal_shows_student_text_escaped_and_on_its_own_lines_only(tmp_path):
     report = make_report(crash=HOSTILE, target=str(tmp_path / "evil\x1b[31m\nTotal: 100\r"))
-    text = writers.terminal(report, MANIFEST, str(tmp_path))
+    text = writers.terminal(report, MANIFEST)
     assert no_raw(text) == []
     text.encode("utf-8")  # printable: no lone surrogate left to crash print()
     assert "\\x1b[2J" in text and "\\r" in text and "\\n" in text and "\\ud800" in text
@@ -80,7 +80,7 @@ def test_terminal_shows_student_text_escaped_and_on_its_own_lines_only(tmp_path)
 
 
 def test_terminal_keeps_an_ordinary_message_as_it_was(tmp_path):
-    text = writers.terminal(make_report("expected 1.5, got 2\tat index (0, 1) -- ok é 中"), MANIFEST, str(tmp_path))
+    text = writers.terminal(make_report("expected 1.5, got 2\tat index (0, 1) -- ok é 中"), MANIFEST)
     flowed = " ".join(text.split())  # textwrap wraps the line and turns the tab into a space
     assert "test_basic (0/10): expected 1.5, got 2 at index (0, 1) -- ok é 中" in flowed
 
@@ -111,7 +111,7 @@ def test_json_report_parses_back_without_raw_control_characters(tmp_path):
 def test_gradescope_results_parse_back_without_raw_control_characters(tmp_path):
     report = make_report()
     path = tmp_path / "results.json"
-    writers.write_gradescope(report, path, writers.terminal(report, MANIFEST, str(tmp_path)) + "\x1b\ud800")
+    writers.write_gradescope(report, path, writers.terminal(report, MANIFEST) + "\x1b\ud800")
     data = assert_clean_json(path)
     assert data["score"] == 6 and data["tests"][0]["output"].startswith("boom\\x1b[2J")
     assert data["output"].endswith("\\x1b\\ud800")
@@ -226,7 +226,7 @@ def test_atomic_write_keeps_the_mode_and_writes_through_to_devices(tmp_path, cap
 def test_practice_mode_note_shows_in_every_output(tmp_path):
     report = make_report(sandbox_note=NOTE)
     notice = M.PRACTICE_NOTICE.format(note=NOTE)
-    lines = writers.terminal(report, MANIFEST, str(tmp_path)).split("\n")
+    lines = writers.terminal(report, MANIFEST).split("\n")
     assert lines[0].startswith("Grading ") and lines[1] == f"!! {notice}"
     paths = write_everything(report, tmp_path)
     data = json.loads(paths["json"].read_text())
@@ -243,7 +243,7 @@ def test_practice_mode_note_shows_in_every_output(tmp_path):
 def test_a_sandboxed_run_says_so_and_shows_no_note(tmp_path):
     report = make_report()
     assert report.sandbox_note == ""
-    assert not writers.terminal(report, MANIFEST, str(tmp_path)).split("\n")[1]
+    assert not writers.terminal(report, MANIFEST).split("\n")[1]
     paths = write_everything(report, tmp_path)
     data = json.loads(paths["json"].read_text())
     assert data["sandboxed"] is True and "sandbox_note" not in data
@@ -325,7 +325,7 @@ def test_gradebook_cells_cannot_start_formulas_or_rows(tmp_path, monkeypatch):
 def test_padding_cannot_place_student_text_at_the_start_of_a_line(tmp_path):
     pad = " " * 120
     fake = "ok" + pad + pad.join(["  [pass] forward 10/10", "Total: 100/100", "Progress: 9 of 9"]) + pad
-    text = writers.terminal(make_report(fake), MANIFEST, str(tmp_path))
+    text = writers.terminal(make_report(fake), MANIFEST)
     starts = [line.strip().split(" ")[0] for line in text.splitlines()]
     assert starts.count("Total:") == 1 and "Progress:" not in starts[:-3]
     assert not any(line.strip().startswith("[pass] forward") for line in text.splitlines())

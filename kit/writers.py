@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import re
-import shlex
 import stat
 import tempfile
 import textwrap
@@ -173,28 +172,7 @@ def append_summary(report, path=None) -> bool:
 # -- the writers ------------------------------------------------------------------------------
 
 
-def rerun_command(report, exercise=None, extra=""):
-    parts = ["python grader.py"]
-    if exercise:
-        parts.append(exercise)
-    parts.append(f"--seed {report.seed}")
-    if extra:
-        parts.append(extra)
-    return " ".join(parts)
-
-
-def target_flag(target, root):
-    """The --solutions / --submission words that select `target` again."""
-    target = os.path.realpath(target)
-    if target == os.path.realpath(os.path.join(root, "exercises")):
-        return ""
-    if target == os.path.realpath(os.path.join(root, "solutions")):
-        return "--solutions"
-    return f"--submission {shlex.quote(os.path.relpath(target))}"
-
-
-def terminal(report, manifest, root, width=100):
-    flag = target_flag(report.target, root)
+def terminal(report, manifest, width=100):
     lines = [f"Grading {plain_text(os.path.relpath(report.target))}   seed {report.seed}   "
              f"timeout {report.timeout:g} s per call"]
     if report.sandbox_note:
@@ -209,12 +187,12 @@ def terminal(report, manifest, root, width=100):
         failing = [t for t in ex.tests if t.status != "passed"]
         for k, test in enumerate(failing if ex.status == "failed" else failing[:1]):
             # the first in full, with its case and rerun command; the others one line each
-            message = plain_text(test.message) if k == 0 else _short(plain_text(test.message))
+            message = plain_text(test.message) if k == 0 else _short(plain_text(test.summary))
             text = f"{test.name} ({_pts(test.score)}/{_pts(test.max_score)}): {message}"
             lines += textwrap.wrap(text, width=width, initial_indent=" " * 9, subsequent_indent=" " * 11,
                                    break_long_words=False, break_on_hyphens=False)  # keep commands copyable
     if report.case and not report.crash:  # one case is no grade: say what ran, how to grade the exercise
-        whole = rerun_command(report, report.exercises[0].name if report.exercises else None, extra=flag)
+        whole = report.rerun(report.exercises[0].name if report.exercises else None)
         lines += ["", f"Only {plain_text(report.case)} ran (points shown are its test's, if all its cases ran). "
                       f"Grade the whole exercise: {plain_text(whole)}"]
         return "\n".join(lines)
@@ -225,15 +203,14 @@ def terminal(report, manifest, root, width=100):
     pending = [e for e in report.exercises if e.status != "passed"]
     if pending:
         lines.append(f"Next: {pending[0].name} ({manifest.get(pending[0].name).title}). "
-                     f"Rerun just it: {plain_text(rerun_command(report, pending[0].name, extra=flag))}   "
+                     f"Rerun just it: {plain_text(report.rerun(pending[0].name))}   "
                      f"Stuck? python grader.py --hint {pending[0].name}")
-    lines.append(f"Reproduce this run: {plain_text(rerun_command(report, extra=flag))}")
+    lines.append(f"Reproduce this run: {plain_text(report.rerun())}")
     return "\n".join(lines)
 
 
-def _short(message, width=80):
-    reason = message.split(" -- ")[0]
-    return reason if len(reason) <= width else reason[:width - 3].rstrip() + "..."
+def _short(summary, width=80):
+    return summary if len(summary) <= width else summary[:width - 3].rstrip() + "..."
 
 
 def _pts(x):
