@@ -11,6 +11,13 @@ ARITHMETIC = "(the size's arithmetic)"  # a wrong shape: the message shows the n
 
 
 @dataclass(frozen=True)
+class Says:
+    """A mistake a rule of the grading test recognises (not a catalog entry, not values): its
+    message must contain these words, and name no catalog entry."""
+    words: str
+
+
+@dataclass(frozen=True)
 class Wrong:
     name: str
     exercise: str
@@ -584,12 +591,14 @@ MISCONCEPTION = {
     "linear without transpose": "weight_not_transposed",
     "linear ignores bias": "bias_ignored",
     "leaky relu": None,
+    "relu in place": Says("relu changed its input x in place"),
     "linear through torch.mm": "mm_2d_only",
     "mse sums instead of averaging": "sum_vs_mean",
     "cross entropy without the max shift": "exp_overflow",
     "cross entropy sums over the batch": "sum_vs_mean",
     "cross entropy takes the log of softmax": "log_softmax_underflow",
     "grad_bias not summed over the batch": "grad_bias_not_summed",
+    "relu_backward zeroes grad_output in place": Says("relu_backward changed its input in place (argument 1"),
     "grad_bias summed over the features": "grad_bias_wrong_axis",
     "grad_bias averaged over the batch": "grad_bias_mean",
     "relu gradient 1 at zero": "relu_grad_at_zero",
@@ -599,6 +608,7 @@ MISCONCEPTION = {
     "always sets None": "set_to_none_ignored",
     "first momentum step dampened": "first_momentum_step",
     "nesterov formula swapped": "nesterov_formula",
+    "update not in place": Says("instead of updating it in place"),
     "nesterov with the old buffer": "nesterov_formula",
     "weight decay added after momentum": "weight_decay_place",
     "maximize ignored": "maximize_ignored",
