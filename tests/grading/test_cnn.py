@@ -6,7 +6,6 @@ forward keeps, the order of the backward chain, the flatten, the accumulation in
 test_steps and test_learning train on real handwritten digits (kit/data) from the same start
 and batches as torch.nn + torch.optim.SGD.
 """
-import contextlib
 import math
 
 import pytest
@@ -25,6 +24,15 @@ LEARNING = {"c1": 8, "c2": 16, "epochs": 5, "batch_size": 32, "lr": 0.1, "moment
 # torch's network reaches 91-98 % here (median 95.5 %, 140 seeds), depending on the start: the bar is
 # what torch's reaches from the same start and batches, less this margin (float32 rounding flips a few)
 ACCURACY_MARGIN = 0.02
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """torch's answers here are small tensors: its threads only cost time (seconds, on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def torch_cnn(params, x, flatten=lambda a: a.reshape(a.shape[0], -1)):
@@ -124,18 +132,6 @@ def test_backward(student, rng, start, i):
                   "relu_backward_skipped": lambda: list(zip(*[with_initial(gs) for _, gs in skipped]))})
 
 
-@contextlib.contextmanager
-def one_thread():
-    """These tensors are small: torch's threads only cost time here (seconds, on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@one_thread()
 def torch_training(params, images, labels, batches, lr, momentum):
     """The same network in torch.nn terms, trained by torch.optim.SGD: losses and parameters per step."""
     leaves = [p.clone().requires_grad_() for p in params]
