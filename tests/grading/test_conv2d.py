@@ -2,13 +2,15 @@
 
 Sizes are small on purpose: a seven-nested-loop scalar solution must finish well inside
 the time limit (see benchmarks/ for the measurement)."""
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from kit import shapes
 from kit.cases import Case, describe
-from kit.compare import expect_close
+from kit.compare import expect_close, fail
 
 pytestmark = pytest.mark.exercise("conv2d")
 
@@ -69,16 +71,31 @@ def pair(v):
     return v if isinstance(v, tuple) else (v, v)
 
 
+def groups_explained(x, weight, k, case, call):
+    """call(), with a size error between all input channels and a group's, said in those terms."""
+    try:
+        return call()
+    except pytest.fail.Exception as failure:
+        raised = str(failure.msg).split(" -- on case:")[0]
+        c_in, c_in_g, g = x.shape[-3], weight.shape[1], k["groups"]
+        if g > 1 and "must match the size" in raised and {f"({c_in})", f"({c_in_g})"} <= set(
+                re.findall(r"\(\d+\)", raised)):
+            fail(f"{raised}. Those are the {c_in} input channels and weight's {c_in_g} = {c_in} / groups: with "
+                 f"groups={g}, the output channels of group k read only input channels k*{c_in_g} to "
+                 f"(k+1)*{c_in_g} - 1, so split the channels by group", case)
+        raise
+
+
 def check(student, case, positional=False):
     x, weight, bias = case.args
     expected = F.conv2d(x, weight, bias, **case.kwargs)
-    if positional:
-        k = case.kwargs
-        got = student.call("conv2d", "conv2d", x, weight, bias, k["stride"], k["padding"], k["dilation"],
-                           k["groups"], case=case)
-    else:
-        got = student.call("conv2d", "conv2d", x, weight, bias, case=case, **case.kwargs)
     k = case.kwargs
+    if positional:
+        got = groups_explained(x, weight, k, case, lambda: student.call(
+            "conv2d", "conv2d", x, weight, bias, k["stride"], k["padding"], k["dilation"], k["groups"], case=case))
+    else:
+        got = groups_explained(x, weight, k, case, lambda: student.call("conv2d", "conv2d", x, weight, bias,
+                                                                         case=case, **k))
     arithmetic = lambda got: shapes.conv2d(x.shape[-2:], weight.shape[-2:], got.shape[-2:], k["stride"],  # noqa: E731
                                            k["padding"], k["dilation"])
     expect_close(got, expected, "conv2d output", case, mistakes(x, weight, bias, k), on_shape=arithmetic)
