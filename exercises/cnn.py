@@ -21,12 +21,14 @@ exactly what the nn.Sequential above computes:
 
 w1: (C1, C_in, 3, 3), b1: (C1,), w2: (C2, C1, 3, 3), b2: (C2,), w3: (n_classes, C2*H2*W2),
 b3: (n_classes,). The grader uses other sizes than the digits' (1 input channel, 8x8, 10 classes).
+The loss and the optimizer stay outside the model, as in torch: the training loop calls
+criterion(model(x), y), then model.backward(criterion.backward()), then optimizer.step().
 
 Use the parts by these names, imported below -- conv2d, relu, linear and their backward passes
 conv2d_backward, relu_backward, linear_backward. This exercise is graded on the wiring alone:
-the grader swaps these names (here and in their own modules) for reference versions that match
-torch, so the cnn points do not depend on your other exercises, and a part you have not finished
-yet costs nothing here. `python grader.py --train` then trains the network with your own parts.
+the grader swaps these names (here and in their own modules) for torch's own (F.conv2d, F.linear,
+torch.relu and their gradients), so the cnn points do not depend on your other exercises, and a
+part you have not finished yet costs nothing here. `python grader.py --train` then trains the network with your own parts.
 
 Not allowed in the backward pass: autograd (.backward(), torch.autograd.grad, torch.func) -- the
 grader notices. The output dtypes are the input's dtype.
