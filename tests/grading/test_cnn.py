@@ -1,8 +1,8 @@
 """Grading tests for the cnn exercise (the capstone): the student's CNN wiring against torch.nn.
 
-The parts (conv2d, relu, linear and their backward passes) are the kit's reference versions in
-the worker (kit/worker/drivers.py, CNN_PARTS), so these points are for the wiring alone: what
-forward keeps, the order of the backward chain, the flatten, the accumulation into .grad.
+The parts (conv2d, relu, linear and their backward passes) are torch's own in the worker
+(kit/worker/drivers.py, CNN_PARTS), so these points are for the wiring alone: what forward
+keeps, the order of the backward chain, the flatten, the accumulation into .grad.
 test_steps and test_learning train on real handwritten digits (kit/data) from the same start
 and batches as torch.nn + torch.optim.SGD.
 """

@@ -812,3 +812,12 @@ MISCONCEPTION.update({"Adam without bias correction": "adam_bias_correction",
                       "Adam with decoupled weight decay": "adam_decoupled_decay",
                       "Adam with eps inside the square root": "adam_eps_place",
                       "Adam ignores maximize": "maximize_ignored"})
+WRONG.append(W("cnn backward by autograd", "cnn", "cnn", "test_backward test_steps", '''
+_reference_backward = CNN.backward
+def _backward(self, grad_output):
+    x = self.x.clone().requires_grad_()
+    torch.autograd.grad(self.forward(x), x, grad_output)  # the worker's autograd rule ends it here
+    return _reference_backward(self, grad_output)
+import torch
+CNN.backward = _backward
+'''))
