@@ -150,7 +150,48 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
     ratio = _constant_ratio(got, expected)
     if ratio:
         return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})", ""
-    return f"{problem} ({M.NO_KNOWN_MISTAKE})", ""
+    return f"{problem}{_where_it_differs(got, expected)} ({M.NO_KNOWN_MISTAKE})", ""
+
+
+DIMENSION_NAMES = {2: ("row", "column"), 4: ("batch item", "channel", "row", "column")}
+
+
+def _indices(hit):
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    runs, start = [], hit[0]
+    for a, b in zip(hit, hit[1:] + [None]):
+        if b != a + 1:
+            runs.append(str(start) if start == a else f"{start}-{a}")
+            start = b
+    return ", ".join(runs)
+
+
+def _where_it_differs(got, expected):
+    """Which part of the answer is off, when no known mistake explains it: how many values, and
+    what they share (some indices of a dimension only, or a torch value of 0 there). "" when every
+    value is off or the shapes differ."""
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor) or got.shape != expected.shape \
+            or not expected.is_floating_point() or not got.is_floating_point() or expected.numel() < 2:
+        return ""
+    rtol, atol = TOLERANCES[expected.dtype]
+    e, g = expected.double(), got.double()
+    finite = torch.isfinite(e)
+    scale = max(1.0, float(e[finite].abs().max())) if finite.any() else 1.0
+    bad = ~((g - e).abs() <= atol * scale + rtol * e.abs()) & ~((g == e) | (torch.isnan(g) & torch.isnan(e)))
+    count, total = int(bad.sum()), bad.numel()
+    if count in (0, total):
+        return ""
+    places = []
+    if bool((e[bad] == 0).all()) and bool((e[~bad] != 0).any()):
+        places.append(M.DIFFERS_WHERE_ZERO)
+    for d in range(bad.dim()):
+        size = bad.shape[d]
+        hit = bad.movedim(d, 0).reshape(size, -1).any(1).nonzero().flatten().tolist()
+        if size > 1 and len(hit) < size:
+            name = DIMENSION_NAMES[bad.dim()][d] + ("s" if len(hit) > 1 else "") if bad.dim() in DIMENSION_NAMES \
+                else f"dimension {d} at {'indices' if len(hit) > 1 else 'index'}"
+            places.append(M.DIFFERS_ONLY_AT.format(indices=_indices(hit), name=name))
+    return M.DIFFERS_AT.format(count=count, total=total, places=f" ({', '.join(places)})" if places else "")
 
 
 def _constant_ratio(got, expected):

@@ -78,6 +78,9 @@ INPUT_CHANGED = ("{function} changed its input in place (argument {position}, th
                  "result in new tensors and leave every input as it was (no x.add_(...), x[...] = ..., "
                  "x -= ... on an argument)")
 CONSTANT_RATIO = "every value is {ratio} torch's"
+DIFFERS_AT = "; {count} of {total} values differ{places}"  # when no known mistake explains them: where
+DIFFERS_ONLY_AT = "only in {name} [{indices}]"
+DIFFERS_WHERE_ZERO = "all where torch's value is 0"
 
 # The README's "What each exercise may not call" table (kit.manifest.rules_table), one entry per
 # rule in kit/worker/contract.py: exactly what rules.py enforces where an exercise forbids it.
