@@ -76,13 +76,13 @@ def groups_explained(x, weight, k, case, call):
     try:
         return call()
     except pytest.fail.Exception as failure:
-        raised = str(failure.msg).split(" -- on case:")[0]
+        raised = failure.failure.text  # what was raised, without the case
         c_in, c_in_g, g = x.shape[-3], weight.shape[1], k["groups"]
         if g > 1 and "must match the size" in raised and {f"({c_in})", f"({c_in_g})"} <= set(
                 re.findall(r"\(\d+\)", raised)):
             fail(f"{raised}. Those are the {c_in} input channels and weight's {c_in_g} = {c_in} / groups: with "
                  f"groups={g}, the output channels of group k read only input channels k*{c_in_g} to "
-                 f"(k+1)*{c_in_g} - 1, so split the channels by group", case)
+                 f"(k+1)*{c_in_g} - 1, so split the channels by group", case, failure.failure.reason)
         raise
 
 

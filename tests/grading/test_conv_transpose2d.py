@@ -76,7 +76,7 @@ def check(student, case, positional=False):
             # the same call by keyword: if that is right, the parameters are in the wrong order
             again = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **k)
             if tensor_problem(again, expected, "") is None and value_problem(again, expected, "") is None:
-                fail(named("transpose_arg_order", str(failure.msg)))
+                fail(named("transpose_arg_order", failure.failure.text), case, failure.failure.reason)
             raise
         return
     got = student.call("conv_transpose2d", "conv_transpose2d", x, weight, bias, case=case, **k)

@@ -27,9 +27,9 @@ def not_2d_named(x, case, call):
     try:
         return call()
     except pytest.fail.Exception as failure:
-        raised = str(failure.msg).split(" -- on case:")[0]
+        raised = failure.failure.text  # what was raised, without the case
         if x.dim() != 2 and "must be a matrix" in raised:  # torch.mm's and torch.addmm's words
-            fail(named("mm_2d_only", raised), case)
+            fail(named("mm_2d_only", raised), case, failure.failure.reason)
         raise
 
 
