@@ -162,7 +162,7 @@ class KitCNN:
         return p["linear"](self.flat, w3, b3)
 
     def backward(self, grad_output):
-        p, (w1, b1, w2, b2, w3, b3) = self.p, self.params
+        p, (w1, w2, w3) = self.p, self.params[0::2]
         g, gw3, gb3 = p["linear_backward"](grad_output, self.flat, w3)
         g = p["relu_backward"](g.reshape(self.a2.shape), self.h2)
         g, gw2, gb2 = p["conv2d_backward"](g, self.a1, w2, stride=2, padding=1)
@@ -189,78 +189,84 @@ def _close(got, expected):
         torch.allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
+def _cases(name, r):
+    """(args, kwargs) of the small float64 cases a tensor part is checked on."""
+    x, w, b, go = r(2, 3, 7, 6), r(4, 3, 3, 3), r(4), r(2, 4, 4, 3)
+    return {"conv2d": [((x, w, b), {"stride": 2, "padding": 1}), ((x, w, b), {"stride": 1, "padding": 1})],
+            "conv2d_backward": [((go, x, w), {"stride": 2, "padding": 1})],
+            "linear": [((r(5, 4), r(3, 4), r(3)), {})], "relu": [((r(4, 5),), {})],
+            "linear_backward": [((r(5, 3), r(5, 4), r(3, 4)), {})], "relu_backward": [((r(4, 5), r(4, 5)), {})]}[name]
+
+
 def _check(name, fn, torch_parts):
     """Raises AssertionError when fn's values differ from torch's on a small float64 case."""
     import torch
-    import torch.nn.functional as F
     g = torch.Generator().manual_seed(1)
 
     def r(*shape):
         return torch.randn(*shape, generator=g, dtype=torch.float64)
-    if name == "conv2d":
-        x, w, b = r(2, 3, 7, 6), r(4, 3, 3, 3), r(4)
-        assert _close(fn(x, w, b, stride=2, padding=1), F.conv2d(x, w, b, 2, 1))
-        assert _close(fn(x, w, b, stride=1, padding=1), F.conv2d(x, w, b, 1, 1))
-    elif name == "conv2d_backward":
-        x, w, go = r(2, 3, 7, 6), r(4, 3, 3, 3), r(2, 4, 4, 3)
-        for got, exp in zip(fn(go, x, w, stride=2, padding=1), torch_parts["conv2d_backward"](go, x, w, 2, 1)):
-            assert _close(got, exp)
-    elif name == "linear":
-        x, w, b = r(5, 4), r(3, 4), r(3)
-        assert _close(fn(x, w, b), F.linear(x, w, b))
-    elif name == "relu":
-        x = r(4, 5)
-        assert _close(fn(x), torch.relu(x))
-    elif name == "linear_backward":
-        go, x, w = r(5, 3), r(5, 4), r(3, 4)
-        for got, exp in zip(fn(go, x, w), torch_parts["linear_backward"](go, x, w)):
-            assert _close(got, exp)
-    elif name == "relu_backward":
-        go, x = r(4, 5), r(4, 5)
-        assert _close(fn(go, x), torch_parts["relu_backward"](go, x))
-    elif name == "CrossEntropyLoss":
+    if name == "CrossEntropyLoss":
         x, t = r(6, 10), torch.randint(0, 10, (6,), generator=g)
         mine, ref = fn(), torch_parts["CrossEntropyLoss"]()
         assert _close(mine(x, t), ref(x, t)) and _close(mine.backward(), ref.backward())
     elif name == "SGD":
-        params, grads = [r(3, 2), r(3)], [[r(3, 2), r(3)] for _ in range(3)]
-        theirs = [p.clone() for p in params]
-        mine_opt, their_opt = fn(params, lr=0.1, momentum=0.9), torch.optim.SGD(theirs, lr=0.1, momentum=0.9)
-        for step in grads:
-            for opt, ps in ((mine_opt, params), (their_opt, theirs)):
-                opt.zero_grad()
-                for p, gr in zip(ps, step):
-                    p.grad = gr.clone()
-                opt.step()
-        assert all(_close(a, b) for a, b in zip(params, theirs))
+        _check_sgd(fn, r)
     elif name == "train":
-        calls = []
+        _check_train(fn, r)
+    else:
+        for args, kwargs in _cases(name, r):
+            got, expected = fn(*args, **kwargs), torch_parts[name](*args, **kwargs)
+            if isinstance(expected, tuple):
+                assert isinstance(got, (tuple, list)) and len(got) == len(expected)
+                assert all(_close(a, e) for a, e in zip(got, expected))
+            else:
+                assert _close(got, expected)
 
-        class Model:
-            def __call__(self, x):
-                calls.append("forward")
-                return x
 
-            def backward(self, grad):
-                calls.append("backward")
+def _check_sgd(fn, r):
+    import torch
+    params, grads = [r(3, 2), r(3)], [[r(3, 2), r(3)] for _ in range(3)]
+    theirs = [p.clone() for p in params]
+    mine_opt, their_opt = fn(params, lr=0.1, momentum=0.9), torch.optim.SGD(theirs, lr=0.1, momentum=0.9)
+    for step in grads:
+        for opt, ps in ((mine_opt, params), (their_opt, theirs)):
+            opt.zero_grad()
+            for p, gr in zip(ps, step):
+                p.grad = gr.clone()
+            opt.step()
+    assert all(_close(a, b) for a, b in zip(params, theirs))
 
-        class Loss:
-            def __call__(self, out, y):
-                calls.append("loss")
-                return (out - y).pow(2).mean()
 
-            def backward(self):
-                return torch.zeros(1)
+def _check_train(fn, r):
+    """The loop, with stand-ins that log their calls: a loss per batch, zero_grad before backward."""
+    import torch
+    calls = []
 
-        class Opt:
-            def zero_grad(self, set_to_none=True):
-                calls.append("zero_grad")
+    class Model:
+        def __call__(self, x):
+            calls.append("forward")
+            return x
 
-            def step(self):
-                calls.append("step")
-        losses = fn(Model(), Loss(), Opt(), [(r(2), r(2)) for _ in range(3)], 2)
-        assert isinstance(losses, list) and len(losses) == 6 and all(isinstance(v, float) for v in losses)
-        assert calls.count("step") == 6 and calls.index("zero_grad") < calls.index("backward")
+        def backward(self, grad):
+            calls.append("backward")
+
+    class Loss:
+        def __call__(self, out, y):
+            calls.append("loss")
+            return (out - y).pow(2).mean()
+
+        def backward(self):
+            return torch.zeros(1)
+
+    class Opt:
+        def zero_grad(self, set_to_none=True):
+            calls.append("zero_grad")
+
+        def step(self):
+            calls.append("step")
+    losses = fn(Model(), Loss(), Opt(), [(r(2), r(2)) for _ in range(3)], 2)
+    assert isinstance(losses, list) and len(losses) == 6 and all(isinstance(v, float) for v in losses)
+    assert calls.count("step") == 6 and calls.index("zero_grad") < calls.index("backward")
 
 
 def choose_parts(modules, torch_parts):
@@ -400,7 +406,7 @@ def train_side_by_side(args):
     print(f"Training the capstone CNN on handwritten digits with the parts in {shown_target}, "
           "side by side with torch")
     print("Parts used (yours where finished and matching torch; torch's elsewhere):")
-    for name, exercise, whose, why in report + [("CNN (wiring)", "cnn", whose_cnn, why_cnn)]:
+    for name, _exercise, whose, why in report + [("CNN (wiring)", "cnn", whose_cnn, why_cnn)]:
         print(f"  {name:18} {whose:8} {('-- ' + why) if why else ''}")
     print(f"  {sum(w == 'yours' for _, _, w, _ in report) + (whose_cnn == 'yours')} of {len(report) + 1} parts are yours")
 

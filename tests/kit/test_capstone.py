@@ -7,8 +7,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from conftest import EXERCISES, ROOT, SOLUTIONS, failed_tests, scores
 
 from kit import data
