@@ -34,8 +34,8 @@ def workflow(manifest: Manifest) -> str:
           command: python -m kit.classroom {REPORT} {ex.name} {test}
           timeout: 1
           max-score: {points:g}""")
-    env = "\n".join(f"          {i.upper().replace('-', '_')}_RESULTS: \"${{{{steps.{i}.outputs.result}}}}\""
-                    for i in ids)
+    # the reporter reads each runner's result from <ID in capitals>_RESULTS, hyphens kept
+    env = "\n".join(f"          {i.upper()}_RESULTS: \"${{{{steps.{i}.outputs.result}}}}\"" for i in ids)
     return f"""# Written by `python -m kit.handout` from manifest.toml: change the manifest, not this file.
 name: Autograding Tests
 "on":

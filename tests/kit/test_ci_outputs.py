@@ -123,6 +123,9 @@ def test_handout_has_no_solutions_and_its_workflow_grades_each_exercise(tmp_path
         [(e.name, t, float(p)) for e in MANIFEST.exercises for t, p in e.tests.items()]
     assert len({s[0] for s in steps}) == len(steps)
     assert f"runners: {','.join(s[0] for s in steps)}" in workflow
+    for step in steps:  # ids GitHub accepts; the reporter finds each result under <ID>_RESULTS
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", step[0])
+        assert f'{step[0].upper()}_RESULTS: "${{{{steps.{step[0]}.outputs.result}}}}"' in workflow
     grading = re.search(r"run: (python grader.py --require-sandbox --json (\S+))", workflow)
     assert grading and all(s[2] == grading.group(2) for s in steps)
     # as the steps run in a student's repository: the stubs earn nothing, and each step says why
