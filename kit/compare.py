@@ -46,8 +46,7 @@ def describe_value(value):
 def expect_result(got, keys, case):
     """A scenario's dict of results (kit/drivers.py); anything else means the worker was tampered with."""
     if not isinstance(got, dict) or not all(k in got for k in keys):
-        fail(f"the worker returned {describe_value(got)} instead of the scenario's results "
-             "(does your code change the grader's own functions?)", case, Reason.TAMPERED)
+        fail(M.NOT_THE_SCENARIOS_RESULTS.format(got=describe_value(got)), case, Reason.TAMPERED)
     return got
 
 
@@ -236,7 +235,7 @@ def expect_grads(got, expected, names, case, mistakes=None):
 
     mistakes: {catalog key: function giving the list of gradients that mistake produces}."""
     if not isinstance(got, (list, tuple)) or len(got) != len(expected):
-        fail(f"expected {len(expected)} gradients, got {describe_value(got)}", case)
+        fail(M.GRADIENT_COUNT.format(expected=len(expected), got=describe_value(got)), case, Reason.WRONG_TYPE)
     for i, (g, e, name) in enumerate(zip(got, expected, names)):
         if e is None:
             if g is not None:
@@ -249,14 +248,14 @@ def expect_grads(got, expected, names, case, mistakes=None):
 
 def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=None):
     if not isinstance(got, list):
-        fail(f"{what} should be a list of floats, but your code returned {describe_value(got)}", case)
+        fail(M.NOT_A_FLOAT_LIST.format(what=what, got=describe_value(got)), case, Reason.WRONG_TYPE)
     if len(got) != len(expected):
-        fail(f"{what} has {len(got)} entries, expected {len(expected)} (one per batch, every epoch)", case)
+        fail(M.FLOAT_LIST_LENGTH.format(what=what, got=len(got), expected=len(expected)), case, Reason.WRONG_SHAPE)
     for i, g in enumerate(got):
         if isinstance(g, torch.Tensor):
-            fail(f"{what}[{i}] is a tensor: append loss.item(), a Python float", case)
+            fail(M.FLOAT_IS_A_TENSOR.format(what=what, i=i), case, Reason.WRONG_TYPE)
         if not isinstance(g, (float, int)) or isinstance(g, bool):
-            fail(f"{what}[{i}] should be a float, got {describe_value(g)}", case)
+            fail(M.NOT_A_FLOAT.format(what=what, i=i, got=describe_value(g)), case, Reason.WRONG_TYPE)
     as_tensor = lambda values: torch.tensor(values, dtype=dtype)  # noqa: E731
     expect_close(as_tensor([float(g) for g in got]), as_tensor(expected), what, case,
                  {k: (lambda f=f: [as_tensor(v) for v in f()]) for k, f in (mistakes or {}).items()})

@@ -1,4 +1,9 @@
-"""Every sentence a student reads, in one place; tests import these constants."""
+"""The sentences the grading machinery says, about any exercise; tests import these constants.
+
+A sentence about one exercise's behaviour (SGD's buffer, conv_transpose2d's crop) lives in that
+exercise's grading test, next to the check that says it; a known mistake's why and fix live in
+kit/misconceptions.py. Everything else a student or an instructor reads is here.
+"""
 
 NOT_IMPLEMENTED = "not implemented yet"
 ON_CASE = "on case: {case}"
@@ -100,3 +105,19 @@ RULE_SUMMARY = {
               "`F.threshold` (and their Python references)",
     "losses": "torch's own losses: `F.mse_loss`, `nn.MSELoss`, `F.cross_entropy`, `F.nll_loss`, `log_softmax`",
 }
+
+# the worker, as the grader sees it end (kit/sandbox.py)
+WORKER_ENDED = "your code ended the worker process"
+WORKER_CRASHED = "the worker process crashed with {name}"
+WORKER_EXITED = "your code exited the process (exit code {code})"
+TOOK_TOO_LONG = "took longer than {seconds:g} s (stopped)"
+MALFORMED_REPLY = "the worker sent a malformed reply ({error})"
+
+# the shape of what student code returned (kit/compare.py)
+NOT_THE_SCENARIOS_RESULTS = ("the worker returned {got} instead of the scenario's results "
+                             "(does your code change the grader's own functions?)")
+GRADIENT_COUNT = "expected {expected} gradients, got {got}"
+NOT_A_FLOAT_LIST = "{what} should be a list of floats, but your code returned {got}"
+FLOAT_LIST_LENGTH = "{what} has {got} entries, expected {expected} (one per batch, every epoch)"
+FLOAT_IS_A_TENSOR = "{what}[{i}] is a tensor: append loss.item(), a Python float"
+NOT_A_FLOAT = "{what}[{i}] should be a float, got {got}"

@@ -61,15 +61,15 @@ class Outcome:
 
 def _describe_status(status):
     if status is None:
-        return "your code ended the worker process"
+        return M.WORKER_ENDED
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = {signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "an abort",
                 signal.SIGKILL: "being killed (out of memory?)", signal.SIGBUS: "a bus error",
                 signal.SIGFPE: "a floating-point exception",
                 signal.SIGXCPU: "its CPU-time limit"}.get(sig, signal.Signals(sig).name)
-        return f"the worker process crashed with {name}"
-    return f"your code exited the process (exit code {os.WEXITSTATUS(status)})"
+        return M.WORKER_CRASHED.format(name=name)
+    return M.WORKER_EXITED.format(code=os.WEXITSTATUS(status))
 
 
 class ZygoteLost(Exception):
@@ -373,7 +373,7 @@ class Sandbox:
                 raise wire.WireError("too many call backs")
         except TimeoutError:
             self.kill()
-            return Outcome("timeout", detail=f"took longer than {shown or timeout:g} s (stopped)")
+            return Outcome("timeout", detail=M.TOOK_TOO_LONG.format(seconds=shown or timeout))
         except (EOFError, OSError):
             status, events = self.kill()
             if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FORBIDDEN:
@@ -384,7 +384,7 @@ class Sandbox:
             return Outcome("broken", detail=M.REPLY_TOO_LARGE.format(size=e.size, limit=limit))
         except wire.WireError as e:
             self.kill()
-            return Outcome("broken", detail=f"the worker sent a malformed reply ({e})")
+            return Outcome("broken", detail=M.MALFORMED_REPLY.format(error=e))
         except BaseException:  # interrupted (Ctrl-C, pytest-timeout): the worker is out of step
             self.kill()
             raise

@@ -82,7 +82,7 @@ def test_sleeping_forever_times_out(grade, submission):
     report = grade(submission({"training_loop": "import time\ndef train(*a, **k):\n    time.sleep(100)"}),
                    exercises=["training_loop", "zero_grad"], timeout=1)
     assert exercise(report, "training_loop").first_failure.message.startswith(
-        M.TIMEOUT.format(detail="took longer than 1 s (stopped)"))
+        M.TIMEOUT.format(detail=M.TOOK_TOO_LONG.format(seconds=1)))
     assert full(report, "zero_grad")
 
 
