@@ -112,7 +112,7 @@ def named(key, detail):
     return sentence
 
 
-def diagnose(problem, got, mistakes, on_shape=None, expected=None):
+def diagnose(problem, got, mistakes, on_shape=None, expected=None, sizes=None):
     """Name the known mistake (kit/misconceptions.py) whose output `got` matches, if any.
     Returns (the sentence, the catalog key it names: "" for none, "a|b" when several match).
 
@@ -120,6 +120,7 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
     on_shape: for a wrong shape that no mistake's output matches, a function of the student's
     tensor giving the arithmetic of the right size (kit/shapes.py): numbers, not a guess.
     expected: torch's answer, to say when got is a constant multiple of it.
+    sizes: {what: number} of this case ("the batch size": 5), to say which one such a multiple is.
     """
     matched = []  # every mistake that gives exactly this answer: naming one of several would be a guess
     for key, produce in (mistakes or {}).items():
@@ -148,7 +149,10 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None):
             pass
     ratio = _constant_ratio(got, expected)
     if ratio:
-        return f"{problem}; {M.CONSTANT_RATIO.format(ratio=ratio)} ({M.NO_KNOWN_MISTAKE})", ""
+        text, n = ratio
+        which = [what for what, size in (sizes or {}).items() if n is not None and size == n]
+        note = M.RATIO_IS_SIZE.format(n=n, what=" or ".join(which)) if which else ""
+        return f"{problem}; {M.CONSTANT_RATIO.format(ratio=text)}{note} ({M.NO_KNOWN_MISTAKE})", ""
     return f"{problem}{_where_it_differs(got, expected)} ({M.NO_KNOWN_MISTAKE})", ""
 
 
@@ -194,8 +198,9 @@ def _where_it_differs(got, expected):
 
 
 def _constant_ratio(got, expected):
-    """"exactly 1/5 of" when every value of got is the same multiple of torch's: numbers that
-    point at a missing or extra factor (a batch size, a count) without guessing which."""
+    """("exactly 1/5 of", 5) when every value of got is the same multiple of torch's: numbers that
+    point at a missing or extra factor (a batch size, a count) without guessing which; the whole
+    number is None when the multiple is not one."""
     if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor):
         return None
     if got.shape != expected.shape or not expected.is_floating_point() or expected.numel() < 2:
@@ -210,15 +215,18 @@ def _constant_ratio(got, expected):
     r0 = float(r.median())
     if r0 == 0 or abs(r0 - 1) < 1e-3 or not torch.allclose(r, torch.full_like(r, r0), rtol=1e-3, atol=0):
         return None
+    if abs(r0 + 1) < 1e-3:
+        return "exactly the negative of", None  # a sign flipped
+    sign, size = ("-" if r0 < 0 else ""), abs(r0)
     for n in range(2, 10001):
-        if abs(r0 * n - 1) < 1e-3:
-            return f"exactly 1/{n} of"
-        if abs(r0 - n) < 1e-3 * n:
-            return f"exactly {n} times"
-    return f"{r0:.4g} times"
+        if abs(size * n - 1) < 1e-3:
+            return f"exactly {sign}1/{n} of", n
+        if abs(size - n) < 1e-3 * n:
+            return f"exactly {sign}{n} times", n
+    return f"{r0:.4g} times", None
 
 
-def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
+def expect_close(got, expected, what, case, mistakes=None, on_shape=None, sizes=None):
     problem = tensor_problem(got, expected, what)
     if problem and not isinstance(got, torch.Tensor):
         fail(problem, case, Reason.WRONG_TYPE)  # not even a tensor: that says it all
@@ -226,7 +234,7 @@ def expect_close(got, expected, what, case, mistakes=None, on_shape=None):
         Reason.WRONG_TYPE if got.dtype != expected.dtype else Reason.WRONG_VALUES
     problem = problem or value_problem(got, expected, what)
     if problem:
-        text, mistake = diagnose(problem, got, mistakes, on_shape, expected)
+        text, mistake = diagnose(problem, got, mistakes, on_shape, expected, sizes)
         fail(text, case, reason, mistake)
 
 

@@ -83,6 +83,7 @@ INPUT_CHANGED = ("{function} changed its input in place (argument {position}, th
                  "result in new tensors and leave every input as it was (no x.add_(...), x[...] = ..., "
                  "x -= ... on an argument)")
 CONSTANT_RATIO = "every value is {ratio} torch's"
+RATIO_IS_SIZE = " ({n} is {what} here)"
 DIFFERS_AT = "; {count} of {total} values differ{places}"  # when no known mistake explains them: where
 DIFFERS_ONLY_AT = "only in {name} [{indices}]"
 DIFFERS_WHERE_ZERO = "all where torch's value is 0"

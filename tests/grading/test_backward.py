@@ -55,7 +55,9 @@ def test_linear_backward(student, rng, i):
     got = expect_triple(student.call("backward", "linear_backward", grad_output, x, w, case=case), case)
     mistakes = {"grad_bias": grad_bias_mistakes(grad_output)}
     for g, e, name in zip(got, expected, ["grad_x", "grad_weight", "grad_bias"]):
-        expect_close(g, e, name, case, mistakes.get(name))
+        expect_close(g, e, name, case, mistakes.get(name),
+                     sizes={"the number of rows of grad_output (every leading dimension)":
+                            grad_output.reshape(-1, n_out).shape[0]})
 
 
 @pytest.mark.parametrize("i", range(4))
@@ -87,7 +89,8 @@ def test_loss_backward(student, rng, loss, i):
     else:
         mistakes = {"grad_not_averaged": lambda: expected * n}
     got = student.run("loss_backward", ["loss"], case, cls=loss, input=input, target=target)
-    expect_close(got, expected, f"{loss}.backward()", case, mistakes)
+    expect_close(got, expected, f"{loss}.backward()", case, mistakes,
+                 sizes={"the batch size": n, "the number of classes": c, "the number of elements": input.numel()})
 
 
 @pytest.mark.parametrize("start", ["none", "stale", "mixed"])

@@ -55,7 +55,9 @@ def check(student, rng, case):
         return shapes.conv2d_grad_input(grad_output.shape[-2:], weight.shape[-2:], x.shape[-2:], g.shape[-2:],
                                         k["stride"], k["padding"], k["dilation"])
     for g, (name, e) in zip(got, expected.items()):
-        expect_close(g, e, name, case, mistakes.get(name), on_shape=grad_input_size if name == "grad_input" else None)
+        expect_close(g, e, name, case, mistakes.get(name), on_shape=grad_input_size if name == "grad_input" else None,
+                     sizes={"the batch size": x.shape[0], "grad_output's positions per channel (N*H*W)":
+                            grad_output[:, 0].numel()})
 
 
 @pytest.mark.parametrize("i", range(3))

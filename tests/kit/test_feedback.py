@@ -101,6 +101,31 @@ def test_the_conv2d_picture_counts_every_read_the_text_lists(g, monkeypatch, tmp
     assert drawn and drawn[0] == explain.read_counts.__defaults__[0](g)  # the PNG draws these very counts
 
 
+def test_an_unexplained_answer_says_what_the_numbers_show():
+    """No known mistake: the message still says the factor (and which of the case's sizes it is),
+    a flipped sign, or which part of the answer differs."""
+    from kit import messages as M
+    from kit.compare import diagnose
+    e = torch.randn(5, 3, dtype=torch.float64)
+    text = diagnose("p", e / 5, {}, expected=e, sizes={"the batch size": 5, "the number of classes": 3})[0]
+    assert "exactly 1/5 of torch's (5 is the batch size here)" in text and M.NO_KNOWN_MISTAKE in text
+    assert "exactly the negative of torch's" in diagnose("p", -e, {}, expected=e)[0]
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64)
+    off = x.clone()
+    off[:, 1, -1, :] += 1
+    assert "10 of 120 values differ (only in channel [1], only in row [3])" in diagnose("p", off, {}, expected=x)[0]
+
+
+def test_two_mistakes_with_the_same_answer_are_both_named():
+    from kit.compare import diagnose
+    from kit.misconceptions import CATALOG
+    e = torch.randn(4, dtype=torch.float64)
+    text, key = diagnose("p", e * 2, {"mse_factor_2": lambda: e * 2, "sum_vs_mean": lambda: [e * 3, e * 2]},
+                         expected=e)
+    assert key == "mse_factor_2|sum_vs_mean"
+    assert text.startswith(f"looks like {CATALOG['mse_factor_2'].name} or {CATALOG['sum_vs_mean'].name}: ")
+
+
 def run(*args, env=None, cwd=ROOT):
     return subprocess.run([sys.executable, os.path.join(ROOT, "grader.py"), *args], cwd=cwd, capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, timeout=300)
