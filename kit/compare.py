@@ -5,6 +5,8 @@ max(1, largest |expected|), so the bound follows the size of the numbers involve
 float32 allows for a different summation order; float64 is tight enough that computing
 in float32 and casting back is caught.
 """
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -141,6 +143,9 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None, sizes=None):
             names=" or ".join(m.name for m in entries), detail=problem,
             each=" ".join(M.ONE_OF_EACH.format(name=m.name, why=m.why, fix=m.fix) for m in entries)), \
             "|".join(matched)
+    moved = _rearranged(got, expected)
+    if moved:
+        return f"{problem}; {moved} ({M.NO_KNOWN_MISTAKE})", ""
     if on_shape and isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) \
             and got.shape != expected.shape:
         try:
@@ -157,6 +162,40 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None, sizes=None):
 
 
 DIMENSION_NAMES = {2: ("row", "column"), 4: ("batch item", "channel", "row", "column")}
+
+
+def _same(a, b):
+    return tensor_problem(a, b, "") is None and value_problem(a, b, "") is None
+
+
+def _rearranged(got, expected):
+    """torch's answer with its dimensions swapped (a transpose), or shifted by one along a
+    dimension (an index off by one), when that is exactly what got is; else ""."""
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor) or got.dim() != expected.dim() \
+            or got.dim() == 0 or got.dim() > 4 or not expected.is_floating_point() or expected.numel() < 2:
+        return ""
+    if sorted(got.shape) != sorted(expected.shape):
+        return ""
+    for order in itertools.permutations(range(got.dim())):
+        permuted = expected.permute(order).contiguous()
+        if list(order) != sorted(order) and permuted.shape == got.shape and _same(got, permuted) \
+                and not (permuted.shape == expected.shape and _same(permuted, expected)):  # not symmetric
+            moved = [d for d in range(got.dim()) if order[d] != d]
+            if len(moved) == 2:
+                return M.SWAPPED.format(a=moved[0], b=moved[1])
+            return M.PERMUTED.format(order=", ".join(map(str, order)))
+    if got.shape != expected.shape:
+        return ""
+    for d in range(got.dim()):
+        n = got.shape[d]
+        if n < 3 or _same(expected.narrow(d, 1, n - 1), expected.narrow(d, 0, n - 1)):
+            continue  # too short to tell, or torch's answer is the same one index on
+        for shift, where in ((1, "later"), (-1, "earlier")):
+            a, b = (got.narrow(d, 1, n - 1), expected.narrow(d, 0, n - 1)) if shift == 1 else \
+                (got.narrow(d, 0, n - 1), expected.narrow(d, 1, n - 1))
+            if _same(a, b):
+                return M.SHIFTED.format(dim=d, where=where)
+    return ""
 
 
 def _indices(hit):

@@ -50,6 +50,10 @@ CATALOG = {
     "grad_bias_not_summed": Misconception(
         "grad_bias not summed over the batch", "the same bias is used for every row, so its gradient "
         "adds up over all of them.", "grad_bias = grad_output summed over every leading dimension"),
+    "grad_weight_transposed": Misconception(
+        "grad_weight transposed", "weight is (out_features, in_features), and its gradient has its shape: "
+        "x.T @ grad_output is (in_features, out_features).",
+        "grad_weight = grad_output.T @ x, with every leading dimension flattened into the rows of both"),
     "grad_bias_wrong_axis": Misconception(
         "grad_bias summed over the wrong axis", "the bias has one value per output feature, the last axis of "
         "grad_output; its gradient adds grad_output up over every other axis.",

@@ -114,6 +114,10 @@ def test_an_unexplained_answer_says_what_the_numbers_show():
     off = x.clone()
     off[:, 1, -1, :] += 1
     assert "10 of 120 values differ (only in channel [1], only in row [3])" in diagnose("p", off, {}, expected=x)[0]
+    assert "with dimensions 0 and 1 swapped" in diagnose("p", e.T.contiguous(), {}, expected=e)[0]
+    late = torch.cat([torch.full_like(x[:, :, :1], 7.0), x[:, :, :-1]], dim=2)  # every row one further down
+    assert "shifted by one along dimension 2: each value sits one index later" in diagnose("p", late, {},
+                                                                                            expected=x)[0]
 
 
 def test_two_mistakes_with_the_same_answer_are_both_named():

@@ -105,6 +105,13 @@ def linear_backward(grad_output, x, weight):
     grad_x, grad_weight, _ = _reference_wa(grad_output, x, weight)
     return grad_x, grad_weight, grad_output.sum(dim=-1)
 '''),
+    W("grad_weight transposed", "backward", "backward", "test_linear_backward test_mlp_backward", '''
+_reference_gt = linear_backward
+def linear_backward(grad_output, x, weight):
+    grad_x, _, grad_bias = _reference_gt(grad_output, x, weight)
+    g, xs = grad_output.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
+    return grad_x, xs.T @ g, grad_bias  # (in, out): weight's shape the other way round
+'''),
     W("relu_backward zeroes grad_output in place", "backward", "backward", "test_relu_backward", '''
 def relu_backward(grad_output, x):
     grad_output[x <= 0] = 0  # the right values, written into the caller's tensor
@@ -600,6 +607,7 @@ MISCONCEPTION = {
     "grad_bias not summed over the batch": "grad_bias_not_summed",
     "relu_backward zeroes grad_output in place": Says("relu_backward changed its input in place (argument 1"),
     "grad_bias summed over the features": "grad_bias_wrong_axis",
+    "grad_weight transposed": "grad_weight_transposed",
     "grad_bias averaged over the batch": "grad_bias_mean",
     "relu gradient 1 at zero": "relu_grad_at_zero",
     "mse gradient without the 2": "mse_factor_2",
