@@ -118,6 +118,11 @@ def patch_counts(g):
     return counts
 
 
+def cell_width(counts):
+    """Characters a count takes in a text picture (its cells line up: 10 or more reads happen)."""
+    return max(1, *(len(str(c)) for row in counts for c in row))
+
+
 def _describe(g, op):
     words = f"a {g.size}x{g.size} input, {g.kernel}x{g.kernel} kernel, stride {g.stride}, padding {g.padding}, " \
             f"dilation {g.dilation}"
@@ -140,9 +145,10 @@ def explain_conv2d(g):
     side = len(counts)
     lines += ["", "How many output cells read each cell of the padded input (. = none; [ ] = the input, "
               "the rest padding zeros):"]
+    w = cell_width(counts)
     for a in range(side):
-        lines.append("  " + "".join((f"[{counts[a][b] or '.'}]" if is_input(g, a, b) else f" {counts[a][b] or '.'} ")
-                                    for b in range(side)))
+        lines.append("  " + "".join((f"[{counts[a][b] or '.':>{w}}]" if is_input(g, a, b) else
+                                     f" {counts[a][b] or '.':>{w}} ") for b in range(side)))
     lines.append(f"  reads of padding zeros: {padding_reads(g)} in all, the taps on padding zeros above")
     skipped = (g.size + 2 * g.padding - g.dilation * (g.kernel - 1) - 1) % g.stride
     lines += ["", "Its gradient: grad_input = conv_transpose2d(grad_output, weight, stride, padding,",
@@ -166,12 +172,13 @@ def explain_conv_transpose2d(g):
              f"{full} - 2*{g.padding} = {n}.",
              "", "How many patches add into each cell of the full grid (. = none; [ ] = kept as the output):"]
     counts = patch_counts(g)
+    w = cell_width(counts)
     for a in range(full):
         row = ""
         for b in range(full):
             kept = g.padding <= a < g.padding + n and g.padding <= b < g.padding + n
             mark = str(counts[a][b]) if counts[a][b] else "."
-            row += f"[{mark}]" if kept else f" {mark} "
+            row += f"[{mark:>{w}}]" if kept else f" {mark:>{w}} "
         lines.append("  " + row)
     lines += ["", "Where each input cell lands in the output (cropped taps left out):"]
     for (r, c), taps in scatter_map(g).items():

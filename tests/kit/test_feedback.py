@@ -16,7 +16,7 @@ from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
 
 from kit import explain
 
-GEOMETRIES = [explain.Geometry(4, 3), explain.Geometry(5, 3, stride=2, padding=1),
+GEOMETRIES = [explain.Geometry(4, 3), explain.Geometry(5, 3, stride=2, padding=1), explain.Geometry(6, 4, padding=2),
               explain.Geometry(6, 2, stride=3), explain.Geometry(5, 2, dilation=2, padding=1),
               explain.Geometry(3, 3, stride=2, padding=1, output_padding=1),
               explain.Geometry(4, 3, stride=1, dilation=2, padding=2, output_padding=1)]
@@ -80,7 +80,8 @@ def test_the_conv2d_picture_counts_every_read_the_text_lists(g, monkeypatch, tmp
     listed_input = Counter((int(r), int(c)) for r, c in re.findall(r"x\[(\d+),(\d+)\]", taps))
     header = text.index("How many output cells read each cell of the padded input")
     rows = text[header:].split("\n")[1:g.size + 2 * g.padding + 1]
-    picture = [[row[2 + 3 * b:5 + 3 * b] for b in range(g.size + 2 * g.padding)] for row in rows]
+    w = explain.cell_width(explain.read_counts(g)) + 2
+    picture = [[row[2 + w * b:2 + w * (b + 1)] for b in range(g.size + 2 * g.padding)] for row in rows]
     shown_padding, shown_input = 0, Counter()
     for a, row in enumerate(picture):
         for b, cell in enumerate(row):
