@@ -63,13 +63,13 @@ def usage_error(message):
     return USAGE_ERROR
 
 
-def warm_up(names):
-    """torch.optim's first use imports torch._dynamo (about 2 s). The references of these
-    exercises need it, so import it in the background, where it overlaps with the rest of
-    start-up and with waiting for the worker, instead of in the middle of a test."""
+def warm_up(run):
+    """torch.optim's first use imports torch._dynamo (about 2 s). The references of exercises that
+    write an optimizer (the ones forbidding torch.optim) need it, so import it in the background,
+    where it overlaps with the rest of start-up and with waiting for the worker."""
     import threading
-    modules = ["torch._dynamo"] if {"zero_grad", "sgd", "training_loop"} & set(names) else []
-    thread = threading.Thread(target=lambda: [__import__(m) for m in modules])
+    needs = any("torch.optim" in run.manifest.get(name).forbid for name in run.exercises)
+    thread = threading.Thread(target=lambda: [__import__(m) for m in (["torch._dynamo"] if needs else [])])
     thread.start()
     return thread
 
@@ -148,7 +148,7 @@ def grade(args, run, required):
     from kit.sandbox import SandboxUnavailable
     # the zygote starts importing torch now; the workers see neither the kit nor the tests
     with run.open_sandbox():
-        warming = warm_up(run.exercises)
+        warming = warm_up(run)
         try:
             if required:
                 run.sandbox.zygote.check()
