@@ -116,6 +116,7 @@ class Student:
     def __init__(self, sandbox, state, exercise, test):
         self.sandbox, self.state, self.exercise, self.test = sandbox, state, exercise, (exercise, test)
         self.forbid = state.manifest.get(exercise).forbid
+        self.modules = list(state.manifest.get(exercise).modules)
 
     def call(self, module, name, *args, case, lend=None, **kwargs):
         """Call a student function. Its tensor arguments are lent by memory (unless the test
@@ -136,9 +137,12 @@ class Student:
                      Reason.CHANGED_INPUT)
         return value
 
-    def run(self, driver, modules, case, lend=None, callbacks=None, **kwargs):
-        """Run a driver; lend: a kit.worker.shared.Region the worker uses in place;
-        callbacks(name, args): the grader's answers to the driver's call backs."""
+    def run(self, driver, modules=None, case=None, lend=None, callbacks=None, **kwargs):
+        """Run a driver (kit/worker/drivers.py) on the student's modules: by default the
+        exercise's, as the manifest lists them; a test that needs fewer names them, so a module
+        it does not use cannot cost it points. lend: a kit.worker.shared.Region the worker uses
+        in place; callbacks(name, args): the grader's answers to the driver's call backs."""
+        modules = self.modules if modules is None else modules
         state = self.state
         if self.test in state.timed_out:
             # the test has lost its points already; its other cases would only cost time

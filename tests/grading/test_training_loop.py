@@ -108,7 +108,7 @@ def run(student, rng, num_epochs=None):
                 f"momentum={settings['momentum']}, parameters arriving with stale gradients, "
                 f"{str(params[0].dtype).replace('torch.', '')}")
     standins = StandIns(params, stale, settings["lr"], settings["momentum"], batches)
-    got = expect_result(student.run("train", ["training_loop"], case, callbacks=standins, batches=batches,
+    got = expect_result(student.run("train", case=case, callbacks=standins, batches=batches,
                                     num_epochs=settings["num_epochs"]), ["losses"], case)
     got.update(log=standins.log, params=[leaf.detach() for leaf in standins.leaves])
     misplaced = {at: (lambda at=at: reference(params, stale, batches, **settings, zero_grad_at=at)[0])
