@@ -107,6 +107,9 @@ CATALOG = {
         "the stride missing from the index and the output size", "output cell i reads input rows from i*stride "
         "on, so there are (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1 output rows.",
         "input row = i*stride + u*dilation, and that many output rows (columns alike)"),
+    "stride_ignored_index": Misconception(
+        "the stride missing from an index", "your output has the right size, but output cell i reads input rows "
+        "from i*stride on.", "input row = i*stride + u*dilation (columns alike)"),
     "dilation_ignored": Misconception(
         "the dilation missing from the index and the kernel's extent", "kernel taps are dilation apart, so the "
         "kernel spans dilation*(kernel - 1) + 1 input rows: that extent sets the output size, and the total "

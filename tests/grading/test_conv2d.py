@@ -43,8 +43,15 @@ def mistakes(x, weight, bias, kwargs):
         undilated = F.conv2d(F.pad(x, pads), weight, bias, stride=k["stride"], groups=k["groups"])
         return [] if p != "same" and undilated.shape[-2:] == (rows, cols) else undilated[..., :rows, :cols]
 
+    def stride_index_only():
+        """The right output size, but output cell i reads from input row i, not i*stride: the first
+        rows and columns of the unstrided convolution (nothing when the stride is 1)."""
+        unstrided = F.conv2d(x, weight, bias, **{**k, "stride": 1})
+        return [] if unstrided.shape[-2:] == (rows, cols) else unstrided[..., :rows, :cols]
+
     found = {"flipped_kernel": lambda: F.conv2d(x, weight.flip(-1, -2), bias, **k),
              "stride_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "stride": 1}),
+             "stride_ignored_index": stride_index_only,
              "dilation_ignored": lambda: F.conv2d(x, weight, bias, **{**k, "dilation": 1}),
              "dilation_ignored_index": index_only}
     if k["groups"] > 1:  # every output channel reads every input channel, with its group's weight repeated

@@ -423,6 +423,32 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         out += bias[None, :, None, None]
     return out[0] if unbatched else out
 '''),
+    W("stride missing from the index only", "conv2d", "conv2d", "test_stride_padding", '''
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    unbatched = input.dim() == 3
+    x = input[None] if unbatched else input
+    n, c_in, h, w = x.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    top, bottom, left, right = _padding(padding, (kh, kw), (dh, dw))
+    xp = x.new_zeros(n, c_in, h + top + bottom, w + left + right)
+    xp[:, :, top:top + h, left:left + w] = x
+    h_out = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    w_out = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = x.new_zeros(n, c_out, h_out, w_out)
+    c_out_g = c_out // groups
+    for i in range(h_out):
+        for j in range(w_out):
+            for u in range(kh):
+                for v in range(kw):
+                    cell = xp[:, :, i + u * dh, j + v * dw]  # i, not i*sh: the stride only sets the size
+                    for g in range(groups):
+                        ins, outs = slice(g * c_in_g, (g + 1) * c_in_g), slice(g * c_out_g, (g + 1) * c_out_g)
+                        out[:, outs, i, j] += cell[:, ins] @ weight[outs, :, u, v].T
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out[0] if unbatched else out
+'''),
     W("groups hidden by broadcasting", "conv2d", "conv2d", "test_groups", '''
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     unbatched = input.dim() == 3
@@ -628,6 +654,7 @@ MISCONCEPTION = {
     "groups ignored": "groups_ignored",
     "groups hidden by broadcasting": "groups_ignored",
     "dilation missing from the index only": "dilation_ignored_index",
+    "stride missing from the index only": "stride_ignored_index",
     "same padding split evenly": ARITHMETIC,
     "same padding: the odd row first": "same_padding_side",
     "padding adds instead of cropping": "transpose_padding_adds",
