@@ -35,6 +35,13 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def run(student, driver, case, **kwargs):
+    """A cnn driver; first, any part's module that does not import gets torch's parts in its place
+    (drivers.cnn_parts), so that a broken conv2d.py costs conv2d's points, not cnn's."""
+    student.run("cnn_parts", [], case)
+    return student.run(driver, ["cnn"], case, **kwargs)
+
+
 def torch_cnn(params, x, flatten=lambda a: a.reshape(a.shape[0], -1)):
     w1, b1, w2, b2, w3, b3 = params
     a2 = torch.relu(F.conv2d(torch.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, stride=2, padding=1))
@@ -87,7 +94,7 @@ def chained(params, x, grad_output, skip_relu=()):
 def test_forward(student, rng, i):
     params, x = random_network(rng, rng.dtype())
     case = Case(describe(x=x, w1=params[0], w2=params[2], w3=params[4]))
-    got = expect_result(student.run("cnn_forward", ["cnn"], case, params=params, x=x),
+    got = expect_result(run(student, "cnn_forward", case, params=params, x=x),
                         ["parameters", "forward", "call"], case)
     expected = torch_cnn(params, x)
     flatten_forms = lambda: [torch_cnn(params, x, f) for f in WRONG_FLATTENS]  # noqa: E731
@@ -118,7 +125,7 @@ def test_backward(student, rng, start, i):
         leaf.grad = None if g is None else g.clone()
     x_leaf = x.clone().requires_grad_()
     torch_cnn(leaves, x_leaf).backward(grad_output)
-    got = expect_result(student.run("cnn_backward", ["cnn"], case, params=params, x=x, grad_output=grad_output,
+    got = expect_result(run(student, "cnn_backward", case, params=params, x=x, grad_output=grad_output,
                                     initial_grads=initial), ["grad_input", "grads"], case)
     skipped = [chained(params, x, grad_output, skip) for skip in ((2,), (1,), (1, 2))]
     expect_close(got["grad_input"], x_leaf.grad, "the gradient returned by CNN.backward (d loss / d x)", case,
@@ -158,7 +165,7 @@ def test_steps(student, rng, i):
     case = Case(f"{len(batches)} batches of real digits (1x8x8), channels {c1} and {c2}, SGD lr={lr} "
                 f"momentum={momentum}, {str(dtype).replace('torch.', '')}")
     losses, after, _ = torch_training(params, images, labels, batches, lr, momentum)
-    got = expect_result(student.run("cnn_train", ["cnn"], case, params=params, images=images, labels=labels,
+    got = expect_result(run(student, "cnn_train", case, params=params, images=images, labels=labels,
                                     batches=batches, lr=lr, momentum=momentum), ["losses", "parameters"], case)
     expect_float_list(got["losses"], losses, "the losses of the steps", case, dtype=dtype)
     for step, (mine, theirs) in enumerate(zip(got["parameters"], after), 1):
@@ -166,8 +173,9 @@ def test_steps(student, rng, i):
             expect_close(p, e, f"{name} after step {step}", case)
 
 
-def test_learning(student, rng):
-    s = LEARNING
+@pytest.mark.parametrize("epochs", [LEARNING["epochs"]])
+def test_learning(student, rng, epochs):
+    s = dict(LEARNING, epochs=epochs)
     (images, labels), (test_images, test_labels) = data.load()
     params = init_params(rng, torch.float32, 1, s["c1"], s["c2"], s["c2"] * 16, 10)
     batches = [order[k:k + s["batch_size"]] for _ in range(s["epochs"])
@@ -175,7 +183,7 @@ def test_learning(student, rng):
                for k in range(0, len(labels), s["batch_size"])]
     case = Case(f"the digits: {len(labels)} training images, {s['epochs']} epochs of batches of {s['batch_size']}, "
                 f"SGD lr={s['lr']} momentum={s['momentum']}, then {len(test_labels)} held-out images")
-    got = expect_result(student.run("cnn_train", ["cnn"], case, params=params, images=images, labels=labels,
+    got = expect_result(run(student, "cnn_train", case, params=params, images=images, labels=labels,
                                     batches=batches, lr=s["lr"], momentum=s["momentum"], test_images=test_images,
                                     report_every_step=False), ["losses", "test_logits"], case)
     logits = got["test_logits"]
