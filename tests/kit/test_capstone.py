@@ -86,5 +86,9 @@ def test_train_with_the_solutions_reaches_the_readmes_accuracy_within_a_minute()
     start = time.perf_counter()
     code, out = train("--solutions")
     assert code == 0, out
-    assert "Held-out accuracy after 8 epochs: yours 97.8%, torch's 97.8%" in out, out
+    import re
+    found = re.search(r"Held-out accuracy after 8 epochs: yours ([\d.]+)%, torch's ([\d.]+)%", out)
+    assert found, out
+    yours, theirs = map(float, found.groups())
+    assert yours >= 97 and abs(yours - theirs) <= 1, out  # 97.8 and 97.8 here; another CPU may round a digit apart
     assert time.perf_counter() - start < 60
