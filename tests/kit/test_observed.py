@@ -103,8 +103,8 @@ def relu_backward(grad_output, x):
 _reference_lb = linear_backward
 def linear_backward(grad_output, x, weight):
     grad_x, grad_weight, grad_bias = _reference_lb(grad_output, x, weight)
-    return grad_x, grad_weight, grad_bias / grad_output.reshape(-1, weight.shape[0]).shape[0]
+    return grad_x, grad_weight / 3, grad_bias  # a factor no known mistake explains
 '''
     failed = failed_tests(grade(submission({"backward": source}), exercises=["backward"], seed=2))
     assert "relu_backward changed its input in place (argument 1" in failed[("backward", "test_relu_backward")]
-    assert "every value is exactly 1/" in failed[("backward", "test_linear_backward")]
+    assert "every value is exactly 1/3 of" in failed[("backward", "test_linear_backward")]
