@@ -39,7 +39,7 @@ def run(student, driver, case, **kwargs):
     """A cnn driver; first, any part's module that does not import gets torch's parts in its place
     (drivers.cnn_parts), so that a broken conv2d.py costs conv2d's points, not cnn's."""
     student.run("cnn_parts", [], case)
-    return student.run(driver, ["cnn"], case, **kwargs)
+    return student.run(driver, case=case, **kwargs)
 
 
 def torch_cnn(params, x, flatten=lambda a: a.reshape(a.shape[0], -1)):

@@ -5,7 +5,6 @@ the time limit (see benchmarks/ for the measurement)."""
 import re
 
 import pytest
-import torch
 import torch.nn.functional as F
 
 from kit import shapes

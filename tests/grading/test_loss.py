@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from kit.results import Reason
 from kit.cases import Case, describe
 from kit import messages as M
 from kit.compare import expect_close, expect_result, fail
@@ -24,7 +25,7 @@ def check_loss(student, cls, input, target, case):
             inf on a case like this one, so only this second run tells them apart."""
             if "finite" not in probe:
                 try:
-                    again = student.run("loss_forward", ["loss"], case, cls=cls,
+                    again = student.run("loss_forward", case=case, cls=cls,
                                         input=input - input.max(1, keepdim=True).values, target=target)
                     probe["finite"] = bool(torch.isfinite(again["forward"]).all())
                 except (Exception, pytest.fail.Exception):
@@ -47,12 +48,12 @@ def check_loss(student, cls, input, target, case):
                            -(shifted[rows, target] / shifted.sum(1)).log().mean()], False)
         mistakes["log_softmax_underflow"] = underflow
     lent = Region([input, target])  # read back: the loss must leave both as they were
-    got = expect_result(student.run("loss_forward", ["loss"], case, cls=cls, input=lent[0], target=lent[1], lend=lent),
+    got = expect_result(student.run("loss_forward", case=case, cls=cls, input=lent[0], target=lent[1], lend=lent),
                         ["forward", "call"], case)
-    for k, (name, given) in enumerate((("input", input), ("target", target))):
+    for k, given in enumerate((input, target)):
         if not torch.equal(lent.now(k), given):
             fail(M.INPUT_CHANGED.format(function=f"{cls}.forward", position=k + 1,
-                                        shape="x".join(map(str, given.shape))), case)
+                                        shape="x".join(map(str, given.shape))), case, Reason.CHANGED_INPUT)
     expect_close(got["forward"], reference(input, target), f"{cls}.forward(input, target)", case, mistakes)
     expect_close(got["call"], reference(input, target), f"{cls}()(input, target)", case, mistakes)
 
