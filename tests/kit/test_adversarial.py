@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, build_submission
+from kit_support import ROOT, build_submission
 
 from kit import messages as M
 
@@ -119,7 +119,7 @@ def test_nothing_outlives_a_grader_that_is_killed(tmp_path):
     import subprocess
     import sys
     import time
-    from conftest import build_submission
+    from kit_support import build_submission
     folder = build_submission(tmp_path / "s", [("forward", "def relu(x):\n    while True:\n        pass")])
     grader = subprocess.Popen([sys.executable, os.path.join(ROOT, "grader.py"), "forward", "--submission", folder,
                                "--timeout", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -2,7 +2,7 @@
 import pytest
 
 from alternatives import ALTERNATIVES
-from conftest import build_submission, failed_tests, pack
+from kit_support import build_submission, failed_tests, pack
 
 FOLDERS = pack(ALTERNATIVES)
 

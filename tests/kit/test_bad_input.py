@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, build_submission
+from kit_support import ROOT, build_submission
 
 from kit import messages as M
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import EXERCISES, ROOT, SOLUTIONS, failed_tests, scores
+from kit_support import EXERCISES, ROOT, SOLUTIONS, failed_tests, scores
 
 from kit import data
 

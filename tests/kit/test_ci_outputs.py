@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
+from kit_support import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
 
 from kit import gradescope, handout
 from kit import writers

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import MANIFEST, ROOT
+from kit_support import MANIFEST, ROOT
 
 from kit import messages as M
 

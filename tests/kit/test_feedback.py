@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
+from kit_support import EXERCISES, MANIFEST, ROOT, SOLUTIONS, build_submission
 
 from kit import explain
 

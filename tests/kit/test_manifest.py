@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import EXERCISES, MANIFEST, ROOT, SOLUTIONS
+from kit_support import EXERCISES, MANIFEST, ROOT, SOLUTIONS
 
 GRADING = os.path.join(ROOT, "tests", "grading")
 

@@ -9,7 +9,7 @@ grader used to trust, next to a wrong implementation, and check that no point is
 """
 import pytest
 
-from conftest import failed_tests, scores
+from kit_support import failed_tests, scores
 
 PATCH = "import sys as _sys\n_drivers = _sys.modules['drivers']\n"
 

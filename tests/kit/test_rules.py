@@ -6,7 +6,7 @@ route is stopped before the tool runs, what stopped it).
 """
 import pytest
 
-from conftest import SOLUTIONS
+from kit_support import SOLUTIONS
 
 from kit import messages as M
 
@@ -397,7 +397,7 @@ GUARD_ATTACKS = [
 
 @pytest.mark.parametrize("attack", range(len(GUARD_ATTACKS)), ids=lambda k: GUARD_ATTACKS[k].splitlines()[-1][:40])
 def test_the_guards_cannot_be_reached_or_switched_off(grade, tmp_path, attack):
-    from conftest import build_submission
+    from kit_support import build_submission
     body = "try:\n" + indent(GUARD_ATTACKS[attack]) + "except BaseException:\n    pass\n"
     conv = body + ("def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):\n"
                    "    return torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)")
@@ -430,7 +430,7 @@ def test_the_guards_keep_no_mutable_state():
 # -- no GPU ---------------------------------------------------------------------------------------------
 
 def test_no_gpu_is_visible_in_a_worker(zygote, tmp_path):
-    from conftest import build_submission
+    from kit_support import build_submission
     from kit.sandbox import Sandbox
     folder = build_submission(tmp_path / "s", [("forward", '''
 def probe():
@@ -461,7 +461,7 @@ APPLIED = {  # rule -> code that uses what it forbids, and returns a number
 
 @pytest.mark.parametrize("rule", sorted(APPLIED))
 def test_a_rule_holds_exactly_where_the_manifest_names_it(zygote, tmp_path, rule):
-    from conftest import build_submission
+    from kit_support import build_submission
     from kit.sandbox import Sandbox
     from kit.worker.guards import RULES
     assert set(APPLIED) == RULES

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SOLUTIONS, build_submission
+from kit_support import ROOT, SOLUTIONS, build_submission
 
 from kit import messages as M
 from kit.sandbox import Sandbox, Zygote

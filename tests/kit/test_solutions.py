@@ -3,7 +3,7 @@ import secrets
 
 import pytest
 
-from conftest import MANIFEST, SOLUTIONS, failed_tests
+from kit_support import MANIFEST, SOLUTIONS, failed_tests
 
 FRESH_SEED = secrets.randbelow(10**6)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import MANIFEST, ROOT
+from kit_support import MANIFEST, ROOT
 
 from kit import messages as M
 from kit.worker import wire

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from conftest import MANIFEST, build_submission, failed_tests, pack
+from kit_support import MANIFEST, build_submission, failed_tests, pack
 from wrong_implementations import ARITHMETIC, MISCONCEPTION, WRONG, Says
 
 from kit import messages as M
