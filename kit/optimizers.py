@@ -10,6 +10,8 @@ binds new tensors instead of changing the model's own is seen, not reported.
 import torch
 
 from .cases import Case, describe
+from .results import Reason
+from . import messages as M
 from .compare import expect_close, expect_result, fail, named
 from .worker.shared import Region
 
@@ -70,12 +72,13 @@ def check_trajectory(student, case, module, cls, params, steps, hparams, make, a
     of forms, each a list of steps, each a list of parameters)}; called only when a value is off.
     """
     lent = Region(params)  # the parameters live in memory the grader reads after every step
-    trajectory = []
+    trajectory, grad_changed = [], []
 
     def callbacks(name, args):
         if name != "stepped":
             return {"error": f"unknown call back {name!r}"}
         trajectory.append([lent.now(k) for k in range(len(params))])
+        grad_changed.append(args.get("grad_changed") or [])
         return {"result": None}
     got = expect_result(student.run("optimizer_steps", [module], case, lend=lent, callbacks=callbacks,
                                     module=module, cls=cls, params=lent.lent(), steps=steps, hparams=hparams,
@@ -91,6 +94,8 @@ def check_trajectory(student, case, module, cls, params, steps, hparams, make, a
             forms[key] = mistakes[key]()
         return [form[s][k] for form in forms[key]]
     for s, (g_step, e_step) in enumerate(zip(trajectory, expected)):
+        if grad_changed[s] and isinstance(grad_changed[s], list):
+            fail(M.GRAD_CHANGED_BY_STEP.format(k=grad_changed[s][0], step=s + 1, cls=cls), case, Reason.CHANGED_INPUT)
         for k, (g, e) in enumerate(zip(g_step, e_step)):
             if s == 0 and torch.equal(g, params[k]) and not torch.equal(e, params[k]):
                 fail(f"parameter {k} was unchanged after step 1 (the grader reads its memory: it still holds the "

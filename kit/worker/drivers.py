@@ -121,6 +121,9 @@ def optimizer_steps(load, module, cls, params, steps, hparams, as_generator=Fals
     """params: lent; after each step the grader reads them from its own memory.
     accumulate: gradients add into the existing .grad in place, as loss.backward() does
     without zero_grad (a step that changes p.grad, or keeps it as its buffer, then shows)."""
+    for p in params:  # as a real model's are: an update outside torch.no_grad() then fails, as it would there
+        if p.is_floating_point():
+            p.requires_grad_(True)
     opt = pick(load, module, cls)((p for p in params) if as_generator else params, **hparams)
     for grads in steps:
         if accumulate:
@@ -132,8 +135,12 @@ def optimizer_steps(load, module, cls, params, steps, hparams, as_generator=Fals
                         p.grad.add_(g)
         else:
             _with_grads(params, [_clone(g) for g in grads])
+        before = [_clone(p.grad) for p in params]
         opt.step()
-        GRADER("stepped")
+        # feedback only (it names what went wrong, it earns nothing): which .grad step() changed in place
+        changed = [k for k, (p, b) in enumerate(zip(params, before))
+                   if b is not None and p.grad is not None and not torch.equal(p.grad, b)]
+        GRADER("stepped", grad_changed=changed)
     return {"steps": len(steps)}
 
 

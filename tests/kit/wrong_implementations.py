@@ -187,6 +187,30 @@ def _step(self):
             self.params[i] = p - self.lr * p.grad
 SGD.step = _step
 '''),
+    W("momentum buffer is p.grad itself", "sgd", "optim", "test_momentum", '''
+_reference_step = SGD.step
+def _step(self):
+    for i, p in enumerate(self.params):
+        if p.grad is not None and self.momentum and self.momentum_buffers[i] is None:
+            self.momentum_buffers[i] = p.grad   # no copy: buf.mul_ later changes p.grad too
+            with torch.no_grad():
+                p.add_(p.grad, alpha=-self.lr)
+        elif p.grad is not None:
+            buf = self.momentum_buffers[i]
+            if self.momentum:
+                buf.mul_(self.momentum).add_(p.grad, alpha=1 - self.dampening)
+            with torch.no_grad():
+                p.add_(buf if self.momentum else p.grad, alpha=-self.lr)
+SGD.step = _step
+'''),
+    W("update outside torch.no_grad()", "sgd", "optim",
+      "test_plain test_momentum test_nesterov test_weight_decay test_maximize test_none_grads", '''
+def _step(self):
+    for p in self.params:
+        if p.grad is not None:
+            p.add_(p.grad, alpha=-self.lr)   # a real model's parameters require grad: this raises
+SGD.step = _step
+'''),
     W("first momentum step dampened", "sgd", "optim", "test_momentum", '''
 _reference_step = SGD.step
 def _step(self):
@@ -643,6 +667,8 @@ MISCONCEPTION = {
     "first momentum step dampened": "first_momentum_step",
     "nesterov formula swapped": "nesterov_formula",
     "update not in place": Says("instead of updating it in place"),
+    "momentum buffer is p.grad itself": Says("changed parameter 0's .grad in place"),
+    "update outside torch.no_grad()": Says("a leaf Variable that requires grad is being used in an in-place"),
     "nesterov with the old buffer": "nesterov_formula",
     "weight decay added after momentum": "weight_decay_place",
     "maximize ignored": "maximize_ignored",
