@@ -20,15 +20,18 @@ KIT_ERROR = "the grading test itself failed (please report this): {error}"
 
 FORBIDDEN = {
     "convolution": "called {event}, a built-in convolution (F.conv2d, nn.Conv2d, torch.conv2d, "
-                   "F.unfold, F.fold, numpy's correlate/convolve and torch's own decompositions all "
+                   "F.unfold, F.fold, numpy's correlate/convolve, sympy's polynomial products and torch's own decompositions all "
                    "end there): write the loops yourself",
-    "autograd": "used autograd (loss.backward(), torch.autograd.grad, torch.func, dual tensors or a "
-                "graph's nodes): in this exercise you compute every gradient by hand with the chain rule",
+    "autograd": "used autograd (loss.backward(), torch.autograd.grad, torch.func, dual tensors, TorchScript, "
+                "switching grad mode on, or a graph's nodes): in this exercise you compute every gradient by hand "
+                "with the chain rule",
     "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
                    "update the tensors yourself",
-    "layers": "used torch's own linear or relu (F.linear, nn.Linear, torch.relu, F.relu, nn.ReLU, F.threshold): "
+    "layers": "used torch's own linear or relu (F.linear, nn.Linear, F.bilinear, torch.relu, F.relu, leaky_relu, elu, "
+              "F.threshold, or another linear map or rectifier operator): "
               "that is the answer itself; write them from tensor operations (x @ weight.T + bias, x.clamp(min=0))",
-    "losses": "used torch's own loss (F.mse_loss, F.cross_entropy, F.nll_loss, log_softmax): that is the answer "
+    "losses": "used torch's own loss (F.mse_loss, F.huber_loss, F.cross_entropy, F.nll_loss, log_softmax, or another "
+              "loss or log_softmax operator): that is the answer "
               "itself; write it from tensor operations (exp, log, max, gather, mean)",
     "solutions": "tried to read the reference solutions",
     "unknown": "ended the worker with the grader's own code for a forbidden call",
@@ -97,17 +100,21 @@ NO_GPU = "CUDA: no GPU is visible in any worker"
 RULE_SUMMARY = {
     "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "
                 "the engine however it is reached, forward-mode dual tensors, `torch.func` (`grad`, `vjp`, "
-                "`jvp`, `jacrev`, ...); in these workers no torch operation records a graph at all",
-    "torch.optim": "anything defined in `torch.optim`, and the fused optimizer kernels",
+                "`jvp`, `jacrev`, ...), TorchScript (compiling, tracing or loading it: it has its own autodiff), "
+                "switching grad mode back on (`torch.enable_grad`; `torch.no_grad` is fine); in these workers grad "
+                "mode is off and no torch operation records a graph at all",
+    "torch.optim": "anything defined in `torch.optim`, `nn.Module.zero_grad`, and the fused optimizer kernels",
     "convolution": "any convolution, im2col or col2im operator of torch (`F.conv*`, `nn.Conv*`, `torch.conv*`, "
                    "`F.conv_transpose*`, `torch.nn.grad.conv*`, `F.unfold`, `F.fold`, `nn.Unfold`, `nn.Fold`, "
                    "`torch.ops.aten.*`, mkldnn and quantized kernels), `unfold_backward` (autograd through "
                    "`Tensor.unfold`), numpy's `correlate`/`convolve` (also `numpy.ma`, `polymul`, "
-                   "`numpy.polynomial`), torch's own Python decompositions of im2col/col2im/unfold, "
-                   "`sympy.discrete.convolutions`",
-    "layers": "torch's own linear and relu: `F.linear`, `nn.Linear`, `torch.relu`, `F.relu`, `nn.ReLU`, "
-              "`F.threshold` (and their Python references)",
-    "losses": "torch's own losses: `F.mse_loss`, `nn.MSELoss`, `F.cross_entropy`, `F.nll_loss`, `log_softmax`",
+                   "`numpy.polynomial`), torch's own Python decompositions of im2col/col2im/unfold, any code of "
+                   "`sympy` or `mpmath` (multiplying polynomials convolves their coefficients)",
+    "layers": "torch's own linear maps and rectifiers, by what the operator computes: `F.linear`, `nn.Linear`, "
+              "`F.bilinear`, mkldnn's fused linear, `torch.relu`, `F.relu`, `nn.ReLU`, `leaky_relu`, `prelu`, `elu`, "
+              "`F.threshold`, ... (and their Python references)",
+    "losses": "torch's own losses, by what the operator computes: every `*_loss` (`F.mse_loss`, `F.huber_loss`, "
+              "`F.nll_loss`, ...), `F.cross_entropy`, `kl_div`, every `log_softmax` (sparse ones too)",
 }
 
 # the worker, as the grader sees it end (kit/sandbox.py)
@@ -125,3 +132,8 @@ NOT_A_FLOAT_LIST = "{what} should be a list of floats, but your code returned {g
 FLOAT_LIST_LENGTH = "{what} has {got} entries, expected {expected} (one per batch, every epoch)"
 FLOAT_IS_A_TENSOR = "{what}[{i}] is a tensor: append loss.item(), a Python float"
 NOT_A_FLOAT = "{what}[{i}] should be a float, got {got}"
+
+# optimizers (kit/optimizers.py: sgd, adam and any optimizer exercise)
+GRAD_CHANGED_BY_STEP = ("{cls}.step() changed parameter {k}'s .grad in place (at step {step}): step() only reads "
+                        "gradients, as torch.optim does. A buffer that is p.grad itself (buf = g, then buf.mul_(...)) "
+                        "changes it: start a buffer as a copy, g.clone()")

@@ -139,9 +139,9 @@ def harden(forbid, solutions_dir, sandboxed=False):
     global _PREPARED
     prepared, _PREPARED = _PREPARED, None
     forbid = frozenset(forbid) & RULES
-    codes, c_names = rules.arm(prepared, forbid, _forbidden)
-    if codes or c_names:
-        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr)))
+    codes, c_names, prefixes = rules.arm(prepared, forbid, _forbidden)
+    if codes or c_names or prefixes:
+        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr, prefixes)))
     guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden)))
     files = prepared.files
     for name in ("guards", "rules"):

@@ -53,13 +53,30 @@ _CONV_MODULES = {
     "numpy.ma.core": ("correlate", "convolve", "_convolve_or_correlate"),
     "sympy.discrete.convolutions": None,
 }
+# TorchScript is a second interpreter with its own autodiff (the legacy graph executor attaches
+# DifferentiableGraph nodes in C++, beneath the dispatcher's fallthroughs): where autograd is
+# forbidden, nothing may compile, trace or load TorchScript, or switch its executor.
+_JIT_ENTRY_POINTS = ("_jit_script_compile", "_jit_script_class_compile", "_jit_script_compile_overload",
+                     "_jit_script_interface_compile", "_jit_trace_graph", "_jit_trace_module",
+                     "_create_function_from_graph", "_create_function_from_trace",
+                     "_create_function_from_trace_with_dict", "_create_method_from_trace", "import_ir_module",
+                     "import_ir_module_from_buffer", "_load_for_lite_interpreter",
+                     "_load_for_lite_interpreter_from_buffer", "_jit_set_profiling_executor",
+                     "_jit_set_profiling_mode", "_set_graph_executor_optimize", "_debug_set_autodiff_subgraph_inlining",
+                     "CompilationUnit")
+# Whole libraries that a rule's worker may not run any code of: sympy's polynomial arithmetic and
+# mpmath's are convolutions under other names (multiplying two polynomials convolves their
+# coefficients), and an honest convolution never needs either. Known by the file a code object
+# comes from (student code cannot make code objects: the audit hook refuses).
+_LIBRARIES = {"convolution": ("sympy", "mpmath")}
 # C functions: a direct call is seen by the profile hook by name; every module-level reference is
 # also replaced by a stub (module, attribute, family)
 _C_NAMES = {"autograd": ("run_backward", "_grad_increment_nesting", "_jvp_increment_nesting", "_make_dual",
-                         "_unpack_dual", "_enter_dual_level"),
+                         "_unpack_dual", "_enter_dual_level", *_JIT_ENTRY_POINTS),
             "convolution": ("correlate", "correlate2")}
 _C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
             ("numpy._core._multiarray_umath", "correlate2", "convolution"),
+            *(("torch._C", name, "autograd") for name in _JIT_ENTRY_POINTS),
             ("torch._C._functorch", "_grad_increment_nesting", "autograd"),
             ("torch._C._functorch", "_jvp_increment_nesting", "autograd"),
             ("torch._C", "_enter_dual_level", "autograd"),
@@ -67,11 +84,21 @@ _C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
             ("torch._C", "_EngineBase", "autograd"))
 # forward and loss: torch's own layer and loss functions are the answer itself. Banned at the
 # dispatcher (every route to the operator) and in torch's Python references (code identity).
-_OP_FAMILIES = {"layers": ("linear", "relu", "relu_", "threshold", "threshold_"),
-                "losses": ("mse_loss", "cross_entropy_loss", "nll_loss", "nll_loss_nd", "nll_loss2d",
-                           "nll_loss_forward", "nll_loss2d_forward", "log_softmax", "_log_softmax",
-                           "special_log_softmax")}
-_OP_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
+# By what the operator computes, not a list of names: every linear map and every rectifier
+# (bilinear, mkldnn's fused _linear_pointwise, leaky_relu with slope 0, elu with alpha 0, ...), every
+# loss and every log_softmax (huber_loss * 2 is MSE; a sparse log_softmax is a log_softmax).
+_OP_FAMILIES = {"layers": (("linear", "relu", "threshold"), ("elu", "elu_", "celu", "celu_", "selu", "selu_")),
+                "losses": (("loss", "log_softmax", "cross_entropy", "kl_div"), ())}
+
+
+def _op_family(ns, base):
+    if ns not in _NATIVE_NAMESPACES:
+        return None
+    for family, (parts, exact) in _OP_FAMILIES.items():
+        if base in exact or any(part in base for part in parts):
+            return family
+    return None
+_OP_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd", "MkldnnCPU", "QuantizedCPU")
 _REF_MODULES = ("torch._refs", "torch._refs.nn.functional", "torch._refs.special", "torch._decomp.decompositions")
 _REF_NAMES = {"layers": ("linear", "relu", "threshold", "_threshold"),
               "losses": ("mse_loss", "cross_entropy", "nll_loss", "_nll_loss_nd", "log_softmax", "_log_softmax",
@@ -162,6 +189,15 @@ def _make_stub(original, name):
     return stub
 
 
+def _grad_switch(mode, *, _call=None, _ban=None):
+    """torch._C._set_grad_enabled where autograd is forbidden: grad mode is off in such a worker (every
+    C++ path that attaches a graph node checks it: the dispatcher's, custom Functions', TorchScript's),
+    and may be switched off again (torch.no_grad() does) but never on."""
+    if _ban is not None and mode is not False:
+        _ban()
+    return _call(False if _ban is not None else mode)
+
+
 def _make_ban(family, forbidden):
     """What an armed stub calls. Reachable from nowhere (a stub's defaults cannot be read), so its
     closure is safe; it ignores its arguments, which the student chose."""
@@ -237,7 +273,8 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
     refs = {family: tuple(_family_codes({m: names for m in _REF_MODULES})) for family, names in _REF_NAMES.items()}
     codes = {**refs,
              "autograd": tuple(_family_codes({**_AUTOGRAD_MODULES, "torch._decomp.decompositions": derivatives})),
-             "torch.optim": tuple(_optim_codes()),
+             # and torch's other zero_grad, nn.Module's (a bare Module over the parameters is the same code)
+             "torch.optim": tuple(_optim_codes()) + tuple(_family_codes({"torch.nn.modules.module": ("Module.zero_grad",)})),
              "convolution": tuple(_family_codes(_CONV_MODULES))}
     global _KEEP  # the ids below stay valid only while the code objects live
     _KEEP = tuple(codes.values())
@@ -249,6 +286,9 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
         stub = _make_stub(original, attribute)
         replacements[id(original)] = stub
         stubs.append((family, stub))
+    switch = torch._C._set_grad_enabled
+    _grad_switch.__kwdefaults__ = {"_call": switch, "_ban": None}
+    replacements[id(switch)] = _grad_switch
     engine = torch.autograd.Variable._execution_engine
     for method in ("run_backward", "queue_callback", "is_checkpoint_valid"):
         function = getattr(_Engine, method)
@@ -263,10 +303,11 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
     autograd_ops, forward_ad_ops, derivative_ops = [], [], []
     op_bans = {family: [] for family in _OP_FAMILIES}
     for full in torch._C._dispatch_get_all_op_names():
-        for family, names in _OP_FAMILIES.items():
-            if full.startswith("aten::") and full[6:].split(".")[0] in names:
-                op_bans[family] += [("aten", full[6:], key) for key in _OP_KEYS
-                                    if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
+        ns, _, name = full.partition("::")
+        family = _op_family(ns, name.split(".")[0])
+        if family is not None:
+            op_bans[family] += [(ns, name, key) for key in _OP_KEYS
+                                if torch._C._dispatch_has_kernel_for_dispatch_key(full, key)]
         native = _native_family(full)
         if native is not None:  # on every CPU key, whether or not it has a kernel there yet
             ns, name = full.split("::", 1)
@@ -288,7 +329,7 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
         for key in ("Autograd", "AutogradNestedTensor"):
             if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
                 autograd_ops.append((full, key))
-    guard_ids = frozenset(id(f) for f in (_make_stub, _make_ban, _no_cuda, _profile, arm, prepare)) \
+    guard_ids = frozenset(id(f) for f in (_make_stub, _make_ban, _no_cuda, _profile, arm, prepare, _grad_switch)) \
         | frozenset(id(stub) for _, stub in stubs)
     files = frozenset(f for m in list(sys.modules.values()) for f in (getattr(m, "__file__", None),)
                       if type(f) is str)
@@ -349,19 +390,36 @@ def arm(prepared, forbid, forbidden):
     for family, stub in prepared.stubs:
         if family in forbid:
             stub.__kwdefaults__ = {"_call": _make_ban(family, forbidden)}
+    if "autograd" in forbid:
+        _grad_switch(False)  # grad mode off, then the switch only turns it off
+        _grad_switch.__kwdefaults__ = {**_grad_switch.__kwdefaults__, "_ban": _make_ban("autograd", forbidden)}
     codes = {}
     for family in forbid:
         codes.update(prepared.codes.get(family, {}))
     c_names = {name: family for family in forbid for name in prepared.c_names.get(family, ())}
-    return types.MappingProxyType(codes), types.MappingProxyType(c_names)
+    prefixes = tuple((path, family) for family in forbid for path in _library_paths(family))
+    return types.MappingProxyType(codes), types.MappingProxyType(c_names), prefixes
+
+
+def _library_paths(family):
+    import os
+    paths = []
+    for name in _LIBRARIES.get(family, ()):
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(file, str):
+            paths.append(os.path.dirname(file) + os.sep)
+    return paths
 
 
 def _profile(s, frame, event, arg):
-    """The profile hook, bound to (codes, c_names, forbidden, id, getattr) by guards.harden."""
+    """The profile hook, bound to (codes, c_names, forbidden, id, getattr, prefixes) by guards.harden."""
     if event == "call":
         family = s[0].get(s[3](frame.f_code))
         if family is not None:
             s[2](family)
+        for prefix, family in s[5]:
+            if frame.f_code.co_filename.startswith(prefix):
+                s[2](family)
     elif event == "c_call":
         family = s[1].get(s[4](arg, "__name__", None))
         if family is not None:

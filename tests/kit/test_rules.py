@@ -111,6 +111,10 @@ LIBRARY_CONV_ROUTES = {
     "numpy.polymul": "_corr = lambda a, v: _np.polymul(a, v[::-1])[len(v) - 1:len(a)]",
     "sympy's discrete convolution": "from sympy.discrete.convolutions import convolution as _sc\n"
                                     "_corr = lambda a, v: [float(t) for t in _sc(list(a), list(v[::-1]))][len(v) - 1:len(a)]",
+    # multiplying polynomials convolves their coefficients: any of sympy's or mpmath's code
+    "sympy's polynomial product": "from sympy.polys.densearith import dup_mul as _mul\n"
+                                  "class _K:\n    zero = 0.0\n    is_Exact = False\n"
+                                  "_corr = lambda a, v: [float(t) for t in _mul(list(a), list(v), _K)][len(v) - 1:len(a)]",
 }
 
 
@@ -250,6 +254,16 @@ AUTOGRAD_ROUTES = {
     "forward mode (dual tensors)": "import torch.autograd.forward_ad as fwAD\nwith fwAD.dual_level():\n"
                                    "    d = fwAD.make_dual(x.detach(), grad_output)\n"
                                    "    return fwAD.unpack_dual(torch.relu(d)).tangent",
+    # TorchScript's own autodiff: the legacy graph executor attaches a DifferentiableGraph node in C++
+    "TorchScript's legacy executor": "torch._C._jit_set_profiling_executor(False)\n"
+                                     "f = torch.jit.CompilationUnit('def f(a):\\n    return torch.relu(a * 1.0)\\n').f\n"
+                                     "for _ in range(3):\n    y = f(x)\nreturn y.grad_fn(grad_output)",
+    "TorchScript compiled, by its class's own name": "import functools\n"
+                                     "cu = functools.partial(torch._C.CompilationUnit)('def f(a):\\n    return a\\n')\n"
+                                     "return cu.f(grad_output)",
+    "TorchScript from bytes": "import io\nreturn torch.jit.load(io.BytesIO(b'PK'))",
+    "grad mode switched back on": "torch._C._set_grad_enabled(True)\ntorch.relu(x).backward(grad_output)\nreturn x.grad",
+    "torch.enable_grad()": "with torch.enable_grad():\n    y = torch.relu(x)\nreturn grad_output * (x > 0)",
     "forward mode by its C entry point": "import functools\nlevel = functools.partial(torch._C._enter_dual_level)()\n"
                                          "d = torch._VF._make_dual(x.detach(), grad_output, level=level)\n"
                                          "return torch._VF._unpack_dual(torch.relu(d), level=level)[1]",
@@ -301,6 +315,16 @@ def test_autograd_routes_that_cannot_start(grade, submission, route):
     assert test.status == "failed" and stopped_by in test.message, test.message
 
 
+def test_grad_mode_is_off_where_autograd_is_forbidden_and_no_grad_still_works(grade, submission):
+    """Every C++ path that attaches a graph node (the dispatcher's, custom Functions', TorchScript's)
+    checks grad mode: off in these workers, and only switchable off (torch.no_grad() is honest)."""
+    source = ("_reference_relu_backward = relu_backward\ndef relu_backward(grad_output, x):\n"
+              "    assert not torch.is_grad_enabled()\n    with torch.no_grad():\n        pass\n"
+              "    assert not torch.is_grad_enabled()\n    return _reference_relu_backward(grad_output, x)")
+    report = grade(submission({"backward": source}), exercises=["backward"])
+    assert full(report, "backward"), exercise(report, "backward").first_failure.message
+
+
 def test_autograd_is_caught_in_conv2d_backward(grade, submission):
     from alternatives import ALTERNATIVES
     unfold_conv2d = next(a for a in ALTERNATIVES if a.name == "conv2d_tensor_unfold").source
@@ -340,6 +364,18 @@ def test_torch_optim_is_caught_in_sgd(grade, submission, route):
     report = grade(submission({"optim": source}), exercises=["sgd"])
     plain = exercise(report, "sgd").tests[0]
     assert plain.status == "failed" and plain.message.startswith(M.FORBIDDEN["torch.optim"]), plain.message
+
+
+def test_nn_modules_zero_grad_is_torchs_zero_grad(grade, submission):
+    source = '''
+def zero_grad(params, set_to_none=True):
+    m = torch.nn.Module()
+    m._parameters = {str(k): p for k, p in enumerate(params)}
+    m.zero_grad(set_to_none)
+'''
+    report = grade(submission({"optim": source}), exercises=["zero_grad"])
+    test = exercise(report, "zero_grad").tests[0]
+    assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["torch.optim"]), test.message
 
 
 def test_torch_optim_is_caught_in_zero_grad(grade, submission):
@@ -451,7 +487,9 @@ def probe():
 
 APPLIED = {  # rule -> code that uses what it forbids, and returns a number
     "convolution": "float(torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).sum())",
-    "torch.optim": "float(torch.optim.SGD([torch.zeros(1)], lr=0.1).defaults['lr'])",
+    "torch.optim": "float(__import__('torch.optim.sgd', fromlist=['_'])._single_tensor_sgd([torch.zeros(1)], [torch.ones(1)], [None], "
+                   "grad_scale=None, found_inf=None, weight_decay=0.0, momentum=0.0, lr=0.1, dampening=0.0, "
+                   "nesterov=False, maximize=False, has_sparse_grad=False) is None)",
     "autograd": "float(torch.autograd.grad((torch.ones(1, requires_grad=True) * 2).sum(), "
                 "[torch.ones(1, requires_grad=True)], allow_unused=True)[0] is None)",
     "layers": "float(torch.nn.functional.relu(torch.ones(2)).sum())",
@@ -568,6 +606,12 @@ LAYER_ROUTES = {
     "nn.ReLU": ("relu", "return torch.nn.ReLU()(x)"),
     "F.threshold": ("relu", "return torch.nn.functional.threshold(x, 0.0, 0.0)"),
     "torch's Python reference": ("relu", "import torch._refs.nn.functional as R\nreturn R.relu(x)"),
+    # by what the operator computes, not its name
+    "F.leaky_relu with slope 0": ("relu", "return torch.nn.functional.leaky_relu(x, 0.0)"),
+    "F.elu with alpha 0": ("relu", "return torch.nn.functional.elu(x, 0.0)"),
+    "F.bilinear over ones": ("linear", "ones = torch.ones(*x.shape[:-1], 1, dtype=x.dtype)\n"
+                                       "return torch.nn.functional.bilinear(x, ones, weight[:, :, None], bias)"),
+    "mkldnn's fused linear": ("linear", "return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')"),
 }
 
 
@@ -587,6 +631,11 @@ LOSS_ROUTES = {
                        "torch.nn.functional.cross_entropy(input, target)",
     "log_softmax and nll_loss": "CrossEntropyLoss.forward = lambda self, input, target: "
                                 "torch.nn.functional.nll_loss(input.log_softmax(1), target)",
+    # by what the operator computes, not its name
+    "huber_loss with a huge delta": "MSELoss.forward = lambda self, input, target: "
+                                    "2 * torch.nn.functional.huber_loss(input, target, delta=1e300)",
+    "a sparse log_softmax": "CrossEntropyLoss.forward = lambda self, input, target: -torch.sparse.log_softmax("
+                            "input.to_sparse(), 1).to_dense()[torch.arange(len(target)), target].mean()",
 }
 
 
