@@ -325,7 +325,7 @@ def cnn_train(load, params, images, labels, batches, lr, momentum, test_images=N
         if report_every_step:
             after.append([p.clone() for p in params])
     logits = None if test_images is None else model(test_images)
-    return {"losses": losses, "parameters": after, "test_logits": logits}
+    return {"losses": losses, "parameters": after, "test_logits": logits, "final": [_clone(p) for p in optimized]}
 
 
 DRIVERS = {f.__name__: f for f in (call, mlp_forward, mlp_backward, loss_forward, loss_backward,
