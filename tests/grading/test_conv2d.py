@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from kit import shapes
 from kit.cases import Case, describe
+from kit.results import Reason
 from kit.compare import expect_close, fail
 
 pytestmark = pytest.mark.exercise("conv2d")
@@ -77,8 +78,20 @@ def pair(v):
     return v if isinstance(v, tuple) else (v, v)
 
 
-def groups_explained(x, weight, k, case, call):
-    """call(), with a size error between all input channels and a group's, said in those terms."""
+def size_note(x, weight, k, expected):
+    """torch's output size here, worked out per axis: what an index that ran off the end should fit."""
+    note = f"torch's output here has shape {tuple(expected.shape)}"
+    if isinstance(k["padding"], str):
+        return note
+    axes = [f"{axis} ({i} + 2*{p} - {d}*({kk}-1) - 1) // {st} + 1 = {(i + 2 * p - d * (kk - 1) - 1) // st + 1}"
+            for axis, i, kk, st, p, d in zip(("rows", "columns"), x.shape[-2:], weight.shape[-2:], pair(k["stride"]),
+                                             pair(k["padding"]), pair(k["dilation"]))]
+    return f"{note}: {', '.join(axes)}"
+
+
+def groups_explained(x, weight, k, case, call, expected=None):
+    """call(), with a size error between all input channels and a group's, said in those terms, and
+    any other raise given torch's output size (an index past the end is often a size worked out wrong)."""
     try:
         return call()
     except pytest.fail.Exception as failure:
@@ -89,6 +102,8 @@ def groups_explained(x, weight, k, case, call):
             fail(f"{raised}. Those are the {c_in} input channels and weight's {c_in_g} = {c_in} / groups: with "
                  f"groups={g}, the output channels of group k read only input channels k*{c_in_g} to "
                  f"(k+1)*{c_in_g} - 1, so split the channels by group", case, failure.failure.reason)
+        if expected is not None and failure.failure.reason == Reason.RAISED:
+            fail(f"{raised} ({size_note(x, weight, k, expected)})", case, Reason.RAISED)
         raise
 
 
@@ -98,10 +113,11 @@ def check(student, case, positional=False):
     k = case.kwargs
     if positional:
         got = groups_explained(x, weight, k, case, lambda: student.call(
-            "conv2d", "conv2d", x, weight, bias, k["stride"], k["padding"], k["dilation"], k["groups"], case=case))
+            "conv2d", "conv2d", x, weight, bias, k["stride"], k["padding"], k["dilation"], k["groups"], case=case),
+            expected)
     else:
         got = groups_explained(x, weight, k, case, lambda: student.call("conv2d", "conv2d", x, weight, bias,
-                                                                         case=case, **k))
+                                                                         case=case, **k), expected)
     arithmetic = lambda got: shapes.conv2d(x.shape[-2:], weight.shape[-2:], got.shape[-2:], k["stride"],  # noqa: E731
                                            k["padding"], k["dilation"])
     expect_close(got, expected, "conv2d output", case, mistakes(x, weight, bias, k), on_shape=arithmetic)
