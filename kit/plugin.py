@@ -87,6 +87,15 @@ def pytest_collection_modifyitems(config, items):
     items[:] = sorted(kept, key=position)  # stable: cases keep their order
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The seed again at the end, where -q shows it too: `--lf` replays failed cases only with it."""
+    state = config.stash.get(STATE, None)
+    failed = terminalreporter.stats.get("failed", [])
+    if state is not None and any("exercise" in getattr(r, "keywords", {}) for r in failed):
+        terminalreporter.write_line(f"grading seed {state.settings.seed}: pytest --lf --seed {state.settings.seed} "
+                                    "replays the cases that failed")
+
+
 def pytest_report_header(config):
     s = config.stash[STATE].settings
     return f"grading {config.stash[STATE].target} with seed {s.seed}, {s.timeout:g} s per call"

@@ -205,7 +205,9 @@ def terminal(report, manifest, width=100):
         lines.append(f"Next: {pending[0].name} ({manifest.get(pending[0].name).title}). "
                      f"Rerun just it: {plain_text(report.rerun(pending[0].name))}   "
                      f"Stuck? python grader.py --hint {pending[0].name}")
-    lines.append(f"Reproduce this run: {plain_text(report.rerun())}")
+    graded = [e.name for e in report.exercises]
+    subset = " ".join(graded) if graded != list(manifest.names) else None  # a run of some exercises: the same ones
+    lines.append(f"Reproduce this run: {plain_text(report.rerun(subset))}")
     return "\n".join(lines)
 
 

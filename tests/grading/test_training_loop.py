@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from kit.cases import Case
+from kit.results import Reason
 from kit.compare import expect_close, expect_float_list, expect_result, fail, named
 
 pytestmark = pytest.mark.exercise("training_loop")
@@ -108,8 +109,16 @@ def run(student, rng, num_epochs=None):
                 f"momentum={settings['momentum']}, parameters arriving with stale gradients, "
                 f"{str(params[0].dtype).replace('torch.', '')}")
     standins = StandIns(params, stale, settings["lr"], settings["momentum"], batches)
-    got = expect_result(student.run("train", case=case, callbacks=standins, batches=batches,
-                                    num_epochs=settings["num_epochs"]), ["losses"], case)
+    try:
+        got = expect_result(student.run("train", case=case, callbacks=standins, batches=batches,
+                                        num_epochs=settings["num_epochs"]), ["losses"], case)
+    except pytest.fail.Exception as failure:
+        raised = failure.failure.text
+        if failure.failure.reason == Reason.RAISED and "does not require grad" in raised:
+            # torch's words for loss.backward() on a loss with no graph: here, the kit's stand-ins
+            fail(f"{raised}. The loss here has no autograd graph: as in the spec, the loop gets gradients with "
+                 "model.backward(criterion.backward()), not loss.backward()", case, Reason.RAISED)
+        raise
     got.update(log=standins.log, params=[leaf.detach() for leaf in standins.leaves])
     misplaced = {at: (lambda at=at: reference(params, stale, batches, **settings, zero_grad_at=at)[0])
                  for at in ("end", "after_backward", "never")}
