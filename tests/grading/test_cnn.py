@@ -6,6 +6,7 @@ keeps, the order of the backward chain, the flatten, the accumulation into .grad
 test_steps and test_learning train on real handwritten digits (kit/data) from the same start
 and batches as torch.nn + torch.optim.SGD.
 """
+import concurrent.futures
 import math
 
 import pytest
@@ -186,10 +187,13 @@ def test_learning(student, rng, epochs):
                for k in range(0, len(labels), s["batch_size"])]
     case = Case(f"the digits: {len(labels)} training images, {s['epochs']} epochs of batches of {s['batch_size']}, "
                 f"SGD lr={s['lr']} momentum={s['momentum']}, then {len(test_labels)} held-out images")
-    got = expect_result(run(student, "cnn_train", case, params=params, images=images, labels=labels,
-                                    batches=batches, lr=s["lr"], momentum=s["momentum"], test_images=test_images,
-                                    report_every_step=False), ["losses", "final"], case)
-    their_losses, _, leaves = torch_training(params, images, labels, batches, s["lr"], s["momentum"])
+    # torch's run, in a thread while the worker trains (torch releases the GIL: two cores, both busy)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(torch_training, params, images, labels, batches, s["lr"], s["momentum"])
+        got = expect_result(run(student, "cnn_train", case, params=params, images=images, labels=labels,
+                                batches=batches, lr=s["lr"], momentum=s["momentum"], test_images=test_images,
+                                report_every_step=False), ["losses", "final"], case)
+        their_losses, _, leaves = reference.result()
     # the network trains as torch's does: its first losses are torch's (later ones drift apart by
     # float rounding, which momentum amplifies, so only the start is compared)
     losses = got["losses"]
