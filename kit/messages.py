@@ -128,6 +128,7 @@ MALFORMED_REPLY = "the worker sent a malformed reply ({error})"
 NOT_THE_SCENARIOS_RESULTS = ("the worker returned {got} instead of the scenario's results "
                              "(does your code change the grader's own functions?)")
 GRADIENT_COUNT = "expected {expected} gradients, got {got}"
+GRADS_THAT_MATCH = "these match torch's: {names}"
 NOT_A_FLOAT_LIST = "{what} should be a list of floats, but your code returned {got}"
 FLOAT_LIST_LENGTH = "{what} has {got} entries, expected {expected} (one per batch, every epoch)"
 FLOAT_IS_A_TENSOR = "{what}[{i}] is a tensor: append loss.item(), a Python float"

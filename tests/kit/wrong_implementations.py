@@ -747,9 +747,27 @@ CNN.forward, CNN.backward = _forward, _backward
 CNN.parameters = lambda self: [p.clone() for p in (self.w1, self.b1, self.w2, self.b2, self.w3, self.b3)]
 '''),
 ]
+WRONG.append(W("cnn backward un-flattens in another order", "cnn", "cnn", "test_backward test_steps", '''
+def _backward(self, grad_output):
+    grad_flat, grad_w3, grad_b3 = linear_backward(grad_output, self.flat, self.w3)
+    n, c, h, w = self.a2.shape
+    grad_h2 = relu_backward(grad_flat.reshape(n, h, w, c).permute(0, 3, 1, 2), self.h2)  # not the forward's order
+    grad_a1, grad_w2, grad_b2 = conv2d_backward(grad_h2, self.a1, self.w2, stride=2, padding=1)
+    grad_h1 = relu_backward(grad_a1, self.h1)
+    grad_x, grad_w1, grad_b1 = conv2d_backward(grad_h1, self.x, self.w1, stride=1, padding=1)
+    for p, g in zip(self.parameters(), (grad_w1, grad_b1, grad_w2, grad_b2, grad_w3, grad_b3)):
+        if p.grad is None:
+            p.grad = g
+        else:
+            p.grad += g
+    return grad_x
+CNN.backward = _backward
+'''))
 MISCONCEPTION.update({"cnn backward skips the second relu": "relu_backward_skipped",
                       "cnn grad overwritten instead of accumulated": "grad_overwritten",
-                      "cnn flattens channels last": "flatten_order"})
+                      "cnn flattens channels last": "flatten_order",
+                      # no catalog entry: "these match torch's: w3.grad, b3.grad" says where the chain breaks
+                      "cnn backward un-flattens in another order": None})
 
 # adam ----------------------------------------------------------------------------------------
 WRONG += [
