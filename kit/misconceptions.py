@@ -21,6 +21,9 @@ CATALOG = {
     "weight_not_transposed": Misconception(
         "a weight that is not transposed", "nn.Linear's weight is (out_features, in_features).",
         "y = x @ weight.T + bias"),
+    "mlp_without_relu": Misconception(
+        "an MLP without its relu", "without the nonlinearity between them, two linear layers are one linear map: "
+        "the model computes linear(linear(x)).", "out = linear(relu(linear(x, w1, b1)), w2, b2)"),
     "bias_ignored": Misconception("a missing bias", "the bias is added to every output row.",
                                   "y = x @ weight.T + bias when bias is not None"),
     "mm_2d_only": Misconception(

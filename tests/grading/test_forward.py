@@ -82,7 +82,8 @@ def test_mlp(student, rng, i):
     w1, b1, w2, b2 = params
     mistakes = {  # linear's own mistakes, as the MLP shows them (a form whose shapes cannot multiply is skipped)
         "weight_not_transposed": lambda: torch.relu(x @ w1 + b1) @ w2 + b2,
-        "bias_ignored": lambda: torch.relu(x @ w1.T) @ w2.T}
+        "bias_ignored": lambda: torch.relu(x @ w1.T) @ w2.T,
+        "mlp_without_relu": lambda: F.linear(F.linear(x, w1, b1), w2, b2)}
     expect_close(got["forward"], expected, "MLP.forward(x)", case, mistakes)
     expect_close(got["call"], expected, "MLP(x)", case, mistakes)
     returned = got["parameters"]

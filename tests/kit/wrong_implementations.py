@@ -45,6 +45,9 @@ def linear(x, weight, bias=None):
 def relu(x):
     return torch.where(x > 0, x, 0.01 * x)
 '''),
+    W("MLP without relu", "forward", "forward", "test_mlp", '''
+MLP.forward = lambda self, x: linear(linear(x, self.w1, self.b1), self.w2, self.b2)
+'''),
     W("parameters are copies", "forward", "forward", "test_mlp", '''
 MLP.parameters = lambda self: [self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
 '''),
@@ -648,6 +651,7 @@ MISCONCEPTION = {
     "linear without transpose": "weight_not_transposed",
     "linear ignores bias": "bias_ignored",
     "leaky relu": None,
+    "MLP without relu": "mlp_without_relu",
     "relu in place": Says("relu changed its input x in place"),
     "linear through torch.mm": "mm_2d_only",
     "mse sums instead of averaging": "sum_vs_mean",
