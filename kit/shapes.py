@@ -11,19 +11,25 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
+def _yours(g) -> str:
+    return "" if g is None else f", yours has {g}"
+
+
 def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
-    """conv2d: out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1, per axis."""
+    """conv2d: out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1, per axis.
+    got_hw None: torch's size alone (student code raised before it had an output)."""
+    got_hw = (None, None) if got_hw is None else got_hw
     if padding in ("same", "valid"):
         lines = []
         for axis, i, k, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(dilation), got_hw):
             if padding == "valid":
-                lines.append(f"{axis}: 'valid' is {i} - {d}*({k}-1) = {i - d * (k - 1)}, yours has {g}")
+                lines.append(f"{axis}: 'valid' is {i} - {d}*({k}-1) = {i - d * (k - 1)}{_yours(g)}")
                 continue
             total = d * (k - 1)
             before, after = total // 2, total - total // 2
             text = (f"{axis}: 'same' keeps the input's {i}: total padding {d}*({k}-1) = {total}, "
-                    f"{before} before and {after} after, yours has {g}")
-            if g != i and before != after:
+                    f"{before} before and {after} after{_yours(g)}")
+            if g is not None and g != i and before != after:
                 for even in (before, after):  # an odd total split evenly: one row too few or too many
                     if g == i + 2 * even - total:
                         text += f" (what {even} on both sides gives: {i} + 2*{even} - {total} = {g})"
@@ -33,8 +39,8 @@ def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
     for axis, i, k, s, p, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding),
                                       _pair(dilation), got_hw):
         out = (i + 2 * p - d * (k - 1) - 1) // s + 1
-        text = f"{axis}: ({i} + 2*{p} - {d}*({k}-1) - 1) // {s} + 1 = {out}, yours has {g}"
-        if g != out:
+        text = f"{axis}: ({i} + 2*{p} - {d}*({k}-1) - 1) // {s} + 1 = {out}{_yours(g)}"
+        if g is not None and g != out:
             for cause, wrong in (("without the stride", i + 2 * p - d * (k - 1)),
                                  ("without the padding", (i - d * (k - 1) - 1) // s + 1),
                                  ("without the dilation", (i + 2 * p - (k - 1) - 1) // s + 1)):

@@ -80,13 +80,8 @@ def pair(v):
 
 def size_note(x, weight, k, expected):
     """torch's output size here, worked out per axis: what an index that ran off the end should fit."""
-    note = f"torch's output here has shape {tuple(expected.shape)}"
-    if isinstance(k["padding"], str):
-        return note
-    axes = [f"{axis} ({i} + 2*{p} - {d}*({kk}-1) - 1) // {st} + 1 = {(i + 2 * p - d * (kk - 1) - 1) // st + 1}"
-            for axis, i, kk, st, p, d in zip(("rows", "columns"), x.shape[-2:], weight.shape[-2:], pair(k["stride"]),
-                                             pair(k["padding"]), pair(k["dilation"]))]
-    return f"{note}: {', '.join(axes)}"
+    return f"torch's output here has shape {tuple(expected.shape)}; " + shapes.conv2d(
+        x.shape[-2:], weight.shape[-2:], None, k["stride"], k["padding"], k["dilation"])
 
 
 def groups_explained(x, weight, k, case, call, expected=None):
