@@ -93,12 +93,16 @@ class UsageError(Exception):
     pass
 
 
-def validate(args, manifest):
-    """Every check that needs no torch: a usage error costs milliseconds. Returns (target, names)."""
-    unknown = [e for e in args.exercises if e not in manifest.names]
+def known(names, manifest):
+    unknown = [e for e in names if e not in manifest.names]
     if unknown:
         raise UsageError(f"unknown exercise {', '.join(map(repr, unknown))}; "
                          f"valid exercises: {', '.join(manifest.names)}")
+
+
+def validate(args, manifest):
+    """Every check that needs no torch: a usage error costs milliseconds. Returns (target, names)."""
+    known(args.exercises, manifest)
     target = os.path.join(ROOT, "solutions") if args.solutions else (
         args.batch or args.submission or os.path.join(ROOT, "exercises"))
     if not os.path.isdir(target):
@@ -170,8 +174,7 @@ def dispatch(args, manifest, tests_dir, private_tests):
                                     args.output_padding)
         return explain.main(args.explain, geometry, args.png)
     if args.hint:
-        if args.hint not in manifest.names:
-            raise UsageError(f"unknown exercise {args.hint!r}; valid exercises: {', '.join(manifest.names)}")
+        known([args.hint], manifest)
         from kit.hints import next_hint
         print(next_hint(manifest, args.hint))
         return 0

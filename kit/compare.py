@@ -131,8 +131,7 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None, sizes=None):
         except Exception:  # this mistake cannot even run on this case
             continue
         for candidate in candidates if isinstance(candidates, list) else [candidates]:
-            if isinstance(candidate, torch.Tensor) and isinstance(got, torch.Tensor) and \
-                    tensor_problem(got, candidate, "") is None and value_problem(got, candidate, "") is None:
+            if isinstance(candidate, torch.Tensor) and _same(got, candidate):
                 matched.append(key)
                 break
     if len(matched) == 1:
@@ -309,16 +308,21 @@ def _same(got, expected):
         and value_problem(got, expected, "") is None
 
 
-def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=None):
+def expect_floats(got, count, what, case):
+    """A list of `count` Python numbers (one loss per batch, say), or a failure saying what it is."""
     if not isinstance(got, list):
         fail(M.NOT_A_FLOAT_LIST.format(what=what, got=describe_value(got)), case, Reason.WRONG_TYPE)
-    if len(got) != len(expected):
-        fail(M.FLOAT_LIST_LENGTH.format(what=what, got=len(got), expected=len(expected)), case, Reason.WRONG_SHAPE)
+    if len(got) != count:
+        fail(M.FLOAT_LIST_LENGTH.format(what=what, got=len(got), expected=count), case, Reason.WRONG_SHAPE)
     for i, g in enumerate(got):
         if isinstance(g, torch.Tensor):
             fail(M.FLOAT_IS_A_TENSOR.format(what=what, i=i), case, Reason.WRONG_TYPE)
         if not isinstance(g, (float, int)) or isinstance(g, bool):
             fail(M.NOT_A_FLOAT.format(what=what, i=i, got=describe_value(g)), case, Reason.WRONG_TYPE)
+
+
+def expect_float_list(got, expected, what, case, dtype=torch.float64, mistakes=None):
+    expect_floats(got, len(expected), what, case)
     as_tensor = lambda values: torch.tensor(values, dtype=dtype)  # noqa: E731
     expect_close(as_tensor([float(g) for g in got]), as_tensor(expected), what, case,
                  {k: (lambda f=f: [as_tensor(v) for v in f()]) for k, f in (mistakes or {}).items()})

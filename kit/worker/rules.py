@@ -98,12 +98,15 @@ def _op_family(ns, base):
         if base in exact or any(part in base for part in parts):
             return family
     return None
+
+
 _OP_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd", "MkldnnCPU", "QuantizedCPU")
 _REF_MODULES = ("torch._refs", "torch._refs.nn.functional", "torch._refs.special", "torch._decomp.decompositions")
 _REF_NAMES = {"layers": ("linear", "relu", "threshold", "_threshold"),
               "losses": ("mse_loss", "cross_entropy", "nll_loss", "_nll_loss_nd", "log_softmax", "_log_softmax",
                          "nll_loss_forward", "nll_loss2d_forward")}
-# torch's own convolutions, and the fused optimizer kernels, in every namespace and CPU backend
+# torch's native operators, in every namespace and CPU backend (every family above and below);
+# its convolutions and fused optimizer kernels are banned on every CPU key, kernel or not
 _NATIVE_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
 _NATIVE_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU")
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from kit import data
 from kit.cases import Case, describe
-from kit.compare import expect_close, expect_float_list, expect_grads, expect_result, fail
+from kit.compare import expect_close, expect_float_list, expect_floats, expect_grads, expect_result, fail
 
 pytestmark = pytest.mark.exercise("cnn")
 
@@ -198,9 +198,7 @@ def test_learning(student, rng, epochs):
     # the network trains as torch's does: its first losses are torch's (later ones drift apart by
     # float rounding, which momentum amplifies, so only the start is compared)
     losses = got["losses"]
-    if not isinstance(losses, list) or len(losses) != len(their_losses) or \
-            not all(isinstance(v, float) for v in losses):
-        fail(f"the training should report one loss (a float) per batch: {len(their_losses)}", case)
+    expect_floats(losses, len(their_losses), "the training losses", case)
     off = [k for k, (g, e) in enumerate(zip(losses[:20], their_losses)) if not abs(g - e) <= 1e-3 + 1e-3 * abs(e)]
     if off:
         k = off[0]
