@@ -148,10 +148,12 @@ def write_outputs(args, report, manifest):
 
 def grade(args, run, required):
     """One grading run, in a sandbox this function owns. Returns the exit status."""
-    from kit import runner
     from kit.sandbox import SandboxUnavailable
-    # the zygote starts importing torch now; the workers see neither the kit nor the tests
+    # the zygote starts importing torch now, before this process imports it too (kit.runner
+    # imports pytest, and torch through the plugin): the two imports overlap instead of
+    # following each other. The workers see neither the kit nor the tests.
     with run.open_sandbox():
+        from kit import runner
         warming = warm_up(run)
         try:
             if required:
