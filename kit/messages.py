@@ -33,6 +33,9 @@ FORBIDDEN = {
     "losses": "used torch's own loss (F.mse_loss, F.huber_loss, F.cross_entropy, F.nll_loss, log_softmax, or another "
               "loss or log_softmax operator): that is the answer "
               "itself; write it from tensor operations (exp, log, max, gather, mean)",
+    "memory": "used a tool that reads or writes memory outside a tensor's own (Tensor.set_, sparse or "
+              "nested tensors, segment_reduce): grading does not allow them; "
+              "index, slice, view and reshape instead",
     "solutions": "tried to read the reference solutions",
     "unknown": "ended the worker with the grader's own code for a forbidden call",
 }
@@ -120,6 +123,9 @@ RULE_SUMMARY = {
 # the worker, as the grader sees it end (kit/sandbox.py)
 WORKER_ENDED = "your code ended the worker process"
 WORKER_CRASHED = "the worker process crashed with {name}"
+# SIGTRAP: a worker's sealed native code is traps (kit/worker/seal.py), or the code trapped itself
+SEALED_TRAP = ("a trap (SIGTRAP): the code reached a raw-memory tool that grading seals (ctypes, a numpy "
+               "array made from an address, torch's pointer functions), or raised SIGTRAP itself")
 WORKER_EXITED = "your code exited the process (exit code {code})"
 TOOK_TOO_LONG = "took longer than {seconds:g} s (stopped)"
 MALFORMED_REPLY = "the worker sent a malformed reply ({error})"

@@ -67,7 +67,8 @@ def _describe_status(status):
         name = {signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "an abort",
                 signal.SIGKILL: "being killed (out of memory?)", signal.SIGBUS: "a bus error",
                 signal.SIGFPE: "a floating-point exception",
-                signal.SIGXCPU: "its CPU-time limit"}.get(sig, signal.Signals(sig).name)
+                signal.SIGXCPU: "its CPU-time limit",
+                signal.SIGTRAP: M.SEALED_TRAP}.get(sig, signal.Signals(sig).name)
         return M.WORKER_CRASHED.format(name=name)
     return M.WORKER_EXITED.format(code=os.WEXITSTATUS(status))
 

@@ -231,20 +231,41 @@ def _address_space():
         return 8 << 30
 
 
-def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None:
+def _noexec_everywhere():
+    """No file this worker can reach may become code: a library written to the scratch folder,
+    or one of the view's that the zygote did not load, cannot be loaded (the kernel refuses
+    to map a file executable from a noexec mount), so the native code in the worker is the
+    zygote's, which seal.py has gone through."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    for point in sorted(set(points), key=len):
+        if point == "/proc" or point.startswith("/proc/"):
+            continue  # hidden below
+        flags = os.statvfs(point).f_flag
+        kept = (MS_RDONLY if flags & os.ST_RDONLY else 0) | (flags & (os.ST_NOATIME | os.ST_NODIRATIME | os.ST_RELATIME))
+        _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC | kept)
+
+
+def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> int:
     """A private scratch folder, limits, no privileges, and the seccomp filter.
 
     hide: files and folders this worker must not read (the source of what its rules forbid).
     /proc goes too: its own /proc/self/mem and maps would let code rewrite the process's
-    memory, the rules' included."""
+    memory, the rules' included. Returns a descriptor of /proc/self/mem, opened before /proc
+    went, for seal.apply (the caller's, once this function's ctypes objects are gone)."""
+    import seal
     _check(_LIBC.unshare(CLONE_NEWNS), "a private mount namespace")
-    _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_BYTES},nr_inodes={SCRATCH_FILES},mode=1777")
+    _mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+           f"size={SCRATCH_BYTES},nr_inodes={SCRATCH_FILES},mode=1777")
+    _noexec_everywhere()
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
         elif os.path.exists(path):
             _mount("/dev/null", path, None, MS_BIND)
     address_space = _address_space()
+    prctl(PR_SET_DUMPABLE, 1)  # a process that is not dumpable may not open its own memory...
+    memory = seal.open_memory()
     if os.path.exists("/proc/self"):
         _check(_LIBC.umount2(b"/proc", MNT_DETACH), "hiding /proc")
     limits = {resource.RLIMIT_AS: address_space + memory_bytes, resource.RLIMIT_CORE: 0,
@@ -253,7 +274,7 @@ def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None
     for kind, value in limits.items():
         resource.setrlimit(kind, (value, value))
     prctl(PR_SET_NO_NEW_PRIVS, 1)
-    prctl(PR_SET_DUMPABLE, 0)
+    prctl(PR_SET_DUMPABLE, 0)  # ...and from here on, nothing else may open it
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     for cap in range(64):
         if _LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 and ctypes.get_errno() == errno.EINVAL:
@@ -263,3 +284,4 @@ def lock(memory_bytes: int, cpu_seconds: int, hide=(), files: int = 256) -> None
     _syscall("capset", header, data)
     import seccomp_filter
     seccomp_filter.load(os.getpid())
+    return memory

@@ -345,6 +345,37 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
 
 OP_BANS = {}  # family -> ((namespace, operator, dispatch key), ...): set once in the zygote by prepare()
 
+# Operators that read or write outside a tensor's memory when asked to (torch does not check):
+# set_ at any offset and stride, segment_reduce's unsafe mode, and sparse and nested tensors,
+# whose indices are trusted when made. Banned in every worker, whatever its rules (seal.py says
+# why raw memory must stay out of reach). _reshape_alias (a view at any stride) is torch's own
+# tool inside einsum, so it is not banned but checked, as as_strided is.
+_MEMORY_OPS = ("set_", "set", "segment_reduce", "_nested_view_from_jagged", "_nested_view_from_jagged_copy")
+_MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
+
+
+def _checked_reshape_alias(tensor, size, stride):
+    return torch.ops.aten.as_strided.default(tensor, size, stride)  # refuses a view outside the storage
+
+
+def seal_operators(forbidden):
+    """In the zygote: the raw-memory operators end any worker that calls them ("memory")."""
+    ban = _make_ban("memory", forbidden)
+    lib = torch._C._dispatch_library("IMPL", "aten", "")
+    keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": yes
+        for full in torch._C._dispatch_get_all_op_names():
+            if not full.startswith("aten::"):
+                continue
+            name = full[6:]
+            wanted = keys if name.split(".")[0] in _MEMORY_OPS else _MEMORY_KEYS
+            for key in wanted:
+                if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
+                    lib.impl(name, key, ban, False)
+        lib.impl("_reshape_alias", "CPU", _checked_reshape_alias, False)
+    _leak(lib)
+
 
 def _leak(obj):
     """Keep obj alive for the life of the process, with no Python reference to it anywhere."""

@@ -35,6 +35,15 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = "submission"
 HIDDEN_SOURCES = {}  # rule family -> files no worker may read: what the rules forbid (rules.sources)
+SEAL = ()  # the machine code each worker overwrites before student code runs (seal.plan)
+# The standard library's native modules a student may import: loaded here, since a worker can
+# load no native code of its own (jail.lock). Others raise ImportError in a worker.
+NATIVE_MODULES = ("math", "cmath", "_random", "_bisect", "_heapq", "_statistics", "array", "_struct", "_json",
+                  "_datetime", "_decimal", "_pickle", "_csv", "unicodedata", "_contextvars", "_queue", "binascii",
+                  "zlib", "_sha1", "_sha256", "_sha512", "_md5", "_blake2", "_sha3", "_opcode", "_zoneinfo",
+                  "_lsprof",  # torch's profiler imports it when an optimizer's step or zero_grad first runs
+                  "numpy.fft", "numpy.linalg", "numpy.random",  # numpy loads these on first use
+                  "ctypes.wintypes")  # makes ctypes types as it loads, which a sealed worker could not (torch._inductor)
 SUBMISSION_DIR = "/submission"  # where student modules appear to live (they exist only in memory)
 
 
@@ -68,6 +77,9 @@ def describe_error(exc):
     """Type, message and the innermost place in the student's own files."""
     import wire
     info = {"type": type(exc).__name__, "message": str(exc)[:wire.MAX_TEXT]}
+    if isinstance(exc, ImportError) and "failed to map segment" in str(exc):  # jail.lock: every mount is noexec
+        info["message"] = (f"{exc.name or 'this module'} is compiled code, which a grading worker cannot load "
+                           "(it runs only the native code loaded before it started: torch, numpy, math, random, ...)")
     if isinstance(exc, SyntaxError) and exc.filename:
         info["where"] = f"{os.path.basename(exc.filename)}, line {exc.lineno}"
         info["line"] = (exc.text or "").strip()[:200]
@@ -81,7 +93,7 @@ def describe_error(exc):
     return info
 
 
-def serve(conn, forbid, solutions_dir, sandboxed, python_guards=True):
+def serve(conn, forbid, solutions_dir, sandboxed, python_guards=True, memory=None):
     import drivers
     import guards
     import shared
@@ -100,6 +112,11 @@ def serve(conn, forbid, solutions_dir, sandboxed, python_guards=True):
     sys.pycache_prefix = "/nonexistent-pycache"
     if python_guards:  # off only in the kit's own tests of the operating system's walls
         guards.harden(forbid, solutions_dir, sandboxed)
+    if memory is not None and python_guards:  # after the last use of ctypes (the rules' registrations),
+        import seal                             # before student code
+        seal.apply(memory, SEAL)
+    elif memory is not None:  # the kit's tests of the kernel's walls alone use ctypes to make system calls
+        os.close(memory)
 
     def load(module):
         return importlib.import_module(f"{PACKAGE}.{module}")
@@ -141,6 +158,7 @@ def start_worker(fds, forbid, config, sandboxed):
     """In the fresh fork: its own session, ended with the zygote, locked, then serving."""
     import guards
     import jail
+    import seal
     os.setsid()
     jail.die_with_parent()
     os.dup2(fds[1], 1)
@@ -152,9 +170,11 @@ def start_worker(fds, forbid, config, sandboxed):
     if sandboxed:
         # every worker: a worker without a rule could otherwise read the code and pass it on
         hide = [path for paths in HIDDEN_SOURCES.values() for path in paths]
-        jail.lock(config["memory_bytes"], config["cpu_seconds"], hide)
+        memory = jail.lock(config["memory_bytes"], config["cpu_seconds"], hide)
+    else:  # practice mode: sealed where this system allows it
+        memory = seal.open_memory() if SEAL else None
     serve(conn, forbid, "" if sandboxed else config.get("solutions", ""), sandboxed,
-          config.get("python_guards", True))
+          config.get("python_guards", True), memory)
 
 
 def zygote(sock, config, sandboxed):
@@ -206,6 +226,10 @@ def enter_sandbox(sock, config):
     missing = seccomp_filter.available()
     if missing:
         raise jail.Unavailable(missing)
+    import seal
+    unsealable = seal.available()
+    if unsealable:
+        raise jail.Unavailable(unsealable)
     jail.enter(config["root"], jail.visible_paths(sys.path, HERE, config["hidden"]))
     pid = os.fork()
     if pid:
@@ -216,7 +240,10 @@ def enter_sandbox(sock, config):
     import signal
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, signal.SIG_IGN)  # PID 1 of the namespace: nothing there may stop it
-    return jail.settle()
+    note = jail.settle()
+    if note:  # without its own /proc/self/mem a worker cannot seal its raw memory (seal.py)
+        raise jail.Unavailable(f"{note}: the workers' raw memory could not be sealed")
+    return note
 
 
 def main():
@@ -242,9 +269,24 @@ def main():
     import torch.optim  # noqa: F401
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
     import torch.nested._internal.nested_tensor  # noqa: F401
+    for name in NATIVE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # not built into this Python
     guards.install_rules()
     import rules
     HIDDEN_SOURCES.update(rules.sources())
+    import seal
+    global SEAL
+    try:
+        SEAL = seal.plan()
+    except seal.Unavailable:
+        if sandboxed:
+            raise  # the zygote ends and its output says why: no trusted grade without the seal
+    import gc
+    gc.collect()
+    gc.freeze()  # what every worker shares is never collected, or copied to be collected
     sock.send(b"ready")
     zygote(sock, config, sandboxed)
 

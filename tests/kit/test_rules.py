@@ -634,6 +634,7 @@ LOSS_ROUTES = {
     # by what the operator computes, not its name
     "huber_loss with a huge delta": "MSELoss.forward = lambda self, input, target: "
                                     "2 * torch.nn.functional.huber_loss(input, target, delta=1e300)",
+    # sparse tensors cannot even be made while grading (the raw-memory rule, seal.py): that ends it first
     "a sparse log_softmax": "CrossEntropyLoss.forward = lambda self, input, target: -torch.sparse.log_softmax("
                             "input.to_sparse(), 1).to_dense()[torch.arange(len(target)), target].mean()",
 }
@@ -643,4 +644,5 @@ LOSS_ROUTES = {
 def test_torchs_losses_are_the_answer_itself_in_loss(grade, submission, route):
     report = grade(submission({"loss": LOSS_ROUTES[route]}), exercises=["loss"])
     failed = [t for t in report.exercises[0].tests if t.status == "failed"]
-    assert failed and all(t.message.startswith(M.FORBIDDEN["losses"]) for t in failed), failed
+    said = M.FORBIDDEN["memory" if "sparse" in route else "losses"]
+    assert failed and all(t.message.startswith(said) for t in failed), failed

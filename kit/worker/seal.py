@@ -1,0 +1,187 @@
+"""Raw memory, taken out of the worker's reach: the native code that turns a number into memory.
+
+Every rule kept inside a worker -- the dispatcher's bans, grad mode, the profile and audit
+hooks -- lives in the worker's own memory. Python code cannot write memory it was not given,
+unless some native code lends it an address: then any rule can be rewritten. So the worker
+loses the native code that does that, before any student code runs:
+  - ctypes, all of it (pointers, c_char_p(address), from_address, foreign calls);
+  - numpy's __array_interface__, whose 'data' may be any address (numpy.PyArray_FromInterface
+    now answers "not an array" at once); as_strided, which numpy builds on it, is replaced by one
+    whose view must lie inside the array's own memory, so sliding_window_view keeps working;
+  - torch's bindings that take an address or free one (UntypedStorage._new_with_weak_ptr,
+    _free_weak_ref, _swap_data_ptr_) or shrink a storage under live tensors (UntypedStorage.resize_),
+    and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
+and rules.py bans the operators that read or write outside a tensor's memory (Tensor.set_ with an
+offset, _reshape_alias, sparse and nested tensors, segment_reduce's unsafe mode).
+
+How: plan() (in the zygote, which may still use ctypes) works out which machine code to
+overwrite; apply() (in each worker, after its last use of ctypes: jail.lock loads the seccomp
+filter with it) writes it through /proc/self/mem, which the kernel lets a process do to its own
+read-only code. The code pages stay read+execute: changing them back would take a write through
+raw memory, and none is left; no new native code can be loaded either (jail.lock makes every
+mount noexec), and code objects cannot be made (guards.py). Using anything sealed stops the
+worker with SIGTRAP, which the grader reports as such.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+# one trap instruction per processor: int3; brk #0
+_TRAP = {"x86_64": b"\xcc", "aarch64": b"\x00\x00\x20\xd4"}
+# torch's storage methods that take an address, free one, or shrink memory under live tensors:
+# their C code becomes a trap (each is a function of its own)
+_TORCH_BINDINGS = ("_new_with_weak_ptr", "_free_weak_ref", "_swap_data_ptr_", "resize_")
+# pybind11 functions share one C entry point with every other: these are deleted instead (torch._C
+# holds the only reference; its module code cannot run again to bring them back)
+_TORCH_DELETED = ("_construct_storage_from_data_pointer",)
+_FROM_INTERFACE = 110  # PyArray_FromInterface's place in numpy's C API table (fixed by numpy's ABI)
+
+
+class Unavailable(Exception):
+    """The worker's raw memory cannot be sealed here (the message says why)."""
+
+
+def available() -> str:
+    """"" when plan() can work here (checked before the sandbox is built), else why not."""
+    import _ctypes
+    if os.uname().machine not in _TRAP:
+        return f"no seal for {os.uname().machine} processors"
+    if not _executable_ranges(getattr(_ctypes, "__file__", "") or ""):
+        return "ctypes is built into this Python, not a library of its own: raw memory cannot be sealed"
+    return ""
+
+
+def _return_constant(value: int, machine: str) -> bytes:
+    """Machine code for `return value;` (a borrowed pointer, as PyArray_FromInterface returns)."""
+    if machine == "x86_64":
+        return b"\x48\xb8" + value.to_bytes(8, "little") + b"\xc3"  # movabs rax, value; ret
+    # ldr x0, [pc + 8]; ret; .quad value
+    return (0x58000040).to_bytes(4, "little") + (0xD65F03C0).to_bytes(4, "little") + value.to_bytes(8, "little")
+
+
+def _executable_ranges(path: str) -> list[tuple[int, int]]:
+    """The executable mappings of a file, known by device and inode (a bind mount or the
+    sandbox's new root may show it under another path)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if len(fields) < 5 or "x" not in fields[1] or int(fields[4]) != st.st_ino:
+                continue
+            major, minor = (int(x, 16) for x in fields[3].split(":"))
+            if (major, minor) == (os.major(st.st_dev), os.minor(st.st_dev)):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                ranges.append((start, end))
+    return ranges
+
+
+def _entry(ctypes, obj, name: str) -> int:
+    """Where a built-in function or method's C code starts (PyMethodDef.ml_meth)."""
+    if isinstance(obj, staticmethod):
+        obj = obj.__func__
+    if type(getattr(obj, "__self__", None)).__name__.startswith("pybind11"):
+        raise Unavailable(f"{name} is a pybind11 function, whose C entry point all of them share")
+    offset = {"builtin_function_or_method": 16, "method_descriptor": 40, "classmethod_descriptor": 40}.get(
+        type(obj).__name__)
+    if offset is None:
+        raise Unavailable(f"{name} is a {type(obj).__name__}, not a built-in function")
+    method_def = ctypes.c_void_p.from_address(id(obj) + offset).value
+    if not method_def or ctypes.c_char_p.from_address(method_def).value != name.encode():
+        raise Unavailable(f"this Python's object layout is not the one expected (reading {name})")
+    return ctypes.c_void_p.from_address(method_def + ctypes.sizeof(ctypes.c_void_p)).value
+
+
+def plan() -> tuple[tuple[int, bytes], ...]:
+    """In the zygote, after its imports: (address, bytes) to write in each worker."""
+    import ctypes
+
+    import _ctypes
+    import numpy
+    import torch
+    machine = os.uname().machine
+    trap = _TRAP.get(machine)
+    if trap is None:
+        raise Unavailable(f"no seal for {machine} processors")
+    if not os.path.exists("/proc/self/mem"):
+        raise Unavailable("no /proc here")
+    patches = []
+    code = _executable_ranges(getattr(_ctypes, "__file__", "") or "")
+    if not code:
+        raise Unavailable("ctypes is built into this Python, not a library of its own")
+    patches += [(start, trap * ((end - start) // len(trap))) for start, end in code]
+    for name in _TORCH_BINDINGS:
+        patches.append((_entry(ctypes, torch._C.StorageBase.__dict__[name], name), trap))
+    for name in _TORCH_DELETED:
+        if hasattr(torch._C, name):
+            delattr(torch._C, name)
+    api = numpy._core._multiarray_umath._ARRAY_API
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    table = get(api, None)
+    from_interface = ctypes.c_void_p.from_address(table + _FROM_INTERFACE * ctypes.sizeof(ctypes.c_void_p)).value
+    patches.append((from_interface, _return_constant(id(NotImplemented), machine)))
+    _replace_as_strided(numpy)
+    return tuple(patches)
+
+
+def open_memory() -> int:
+    """Before /proc leaves the worker's view (jail.lock): a descriptor apply() writes through."""
+    return os.open("/proc/self/mem", os.O_RDWR | os.O_CLOEXEC)
+
+
+def apply(memory: int, patches) -> None:
+    """In the worker, after its last use of ctypes and before any student code."""
+    # objects that exist now are never examined by the collector again: examining a ctypes
+    # object runs ctypes' code, which is about to become traps (garbage among them stays)
+    gc.freeze()
+    try:
+        for address, data in patches:
+            if os.pwrite(memory, data, address) != len(data):
+                raise Unavailable(f"could not seal the code at {address:#x}")
+    finally:
+        os.close(memory)
+
+
+# -- as_strided without __array_interface__ ------------------------------------------------------
+
+def _replace_as_strided(numpy) -> None:
+    impl = sys.modules["numpy.lib._stride_tricks_impl"]
+    original = impl.as_strided
+    for module in (impl, sys.modules.get("numpy.lib.stride_tricks")):
+        if module is not None and getattr(module, "as_strided", None) is original:
+            module.as_strided = _as_strided
+
+
+def _as_strided(x, shape=None, strides=None, subok=False, writeable=True):
+    """numpy.lib.stride_tricks.as_strided, for views that stay inside x's memory (while grading,
+    a view reaching outside it is refused with ValueError rather than reading other memory)."""
+    import numpy as np
+    x = np.array(x, copy=None, subok=subok)
+    shape = tuple(x.shape if shape is None else shape)
+    strides = tuple(x.strides if strides is None else strides)
+    owner = x
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not (owner.flags.c_contiguous or owner.flags.f_contiguous):
+        raise ValueError("as_strided: while grading it needs an array whose memory is one block "
+                         "(np.ascontiguousarray makes one)")
+    low = owner.__array_interface__["data"][0]
+    start = x.__array_interface__["data"][0] - low
+    if all(n > 0 for n in shape):
+        first = start + sum(s * (n - 1) for s, n in zip(strides, shape) if s < 0)
+        last = start + sum(s * (n - 1) for s, n in zip(strides, shape) if s > 0) + x.itemsize
+        if first < 0 or last > owner.nbytes:
+            raise ValueError("as_strided: this view reaches outside the array's memory (not allowed while grading)")
+    flat = owner.ravel(order="K").view(np.uint8)
+    view = np.ndarray(shape, x.dtype, buffer=flat, offset=start, strides=strides)
+    if subok and type(x) is not np.ndarray:
+        view = view.view(type(x))
+    if not writeable or not x.flags.writeable:
+        view.flags.writeable = False
+    return view

@@ -1,0 +1,171 @@
+"""Nothing in a worker turns a number into memory (kit/worker/seal.py, jail.lock, rules.seal_operators).
+
+With raw memory, student code could rewrite any rule kept inside the worker. Each test runs an
+attack twice: here, in the kit's own process, where nothing is sealed -- showing that the attack
+is real and that the defence, not chance, is what stops it -- and in a grading worker.
+"""
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from kit_support import build_submission
+
+from kit import messages as M
+from kit.sandbox import Sandbox
+
+
+@pytest.fixture
+def worker(zygote, tmp_path):
+    """Runs code as a function's body in a fully guarded worker; returns the Outcome."""
+    count = iter(range(100))
+
+    def run(code):
+        body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
+        folder = build_submission(tmp_path / f"s{next(count)}", [("forward", f"def probe():\n{body}")])
+        box = Sandbox(folder, 30, zygote=zygote)
+        try:
+            return box.run(["forward"], "call", module="forward", name="probe")
+        finally:
+            box.close()
+    return run
+
+
+def run_here(code):
+    namespace = {"torch": torch, "np": np}
+    exec(f"def probe():\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}", namespace)
+    return namespace["probe"]()
+
+
+def trapped(outcome):
+    return outcome.kind == "crash" and M.SEALED_TRAP in outcome.detail
+
+
+CTYPES_WRITE = """
+import ctypes
+cell = ctypes.c_long(5)
+ctypes.pointer(cell)[0] = 7   # any index: any address near it
+return cell.value
+"""
+CTYPES_READ = """
+import ctypes
+return len(ctypes.c_char_p(id(b"secret") + 32).value)   # reading at an address
+"""
+
+
+@pytest.mark.parametrize("code", [CTYPES_WRITE, CTYPES_READ])
+def test_ctypes_is_sealed(worker, code):
+    assert run_here(code) in (7, 6)
+    assert trapped(worker(code))
+
+
+INTERFACE = """
+import numpy as np
+x = np.arange(4, dtype=np.uint8)
+class Raw:
+    __array_interface__ = {"data": (x.__array_interface__["data"][0], False), "shape": (4,),
+                           "typestr": "|u1", "version": 3}
+view = np.asarray(Raw())
+return [str(view.dtype), view.tolist() if view.dtype != object else None]
+"""
+
+
+def test_an_array_cannot_be_made_from_an_address(worker):
+    assert run_here(INTERFACE) == ["uint8", [0, 1, 2, 3]]
+    outcome = worker(INTERFACE)
+    assert outcome.kind == "value" and outcome.value == ["object", None]  # just an object, not memory
+
+
+AS_STRIDED_PAST_THE_END = """
+import numpy as np
+x = np.arange(4.0)
+return np.lib.stride_tricks.as_strided(x, shape=(4,), strides=(8 << 20,))[3]
+"""
+SLIDING_WINDOWS = """
+import numpy as np
+x = np.arange(12.0).reshape(3, 4)
+windows = np.lib.stride_tricks.sliding_window_view(x, (2, 2))
+strided = np.lib.stride_tricks.as_strided(x, shape=(3, 3, 2), strides=(32, 8, 8))
+return [windows.tolist(), strided.tolist(), windows.flags.writeable]
+"""
+
+
+def test_as_strided_stays_inside_the_array(worker):
+    outcome = worker(AS_STRIDED_PAST_THE_END)
+    assert outcome.kind == "error" and outcome.error["type"] == "ValueError", outcome
+    assert "outside the array's memory" in outcome.error["message"]
+    # honest views keep working, exactly as numpy's own
+    outcome = worker(SLIDING_WINDOWS)
+    assert outcome.kind == "value" and outcome.value == run_here(SLIDING_WINDOWS)
+
+
+@pytest.mark.parametrize("code", [
+    "s = torch.zeros(4).untyped_storage()\nreturn torch.UntypedStorage._new_with_weak_ptr(s._weak_ref()).size()",
+    "s = torch.zeros(4).untyped_storage()\ns._swap_data_ptr_(torch.zeros(1 << 20).untyped_storage())\nreturn s.size()",
+    "t = torch.zeros(4)\nt.untyped_storage().resize_(0)\nreturn t.sum().item()",  # tensors over freed memory
+])
+def test_torchs_pointer_functions_are_sealed(worker, code):
+    assert trapped(worker(code))
+
+
+def test_a_storage_cannot_be_made_from_an_address(worker):
+    code = "return hasattr(torch._C, '_construct_storage_from_data_pointer')"
+    assert run_here(code) is True
+    assert worker(code).value is False
+
+
+@pytest.mark.parametrize("code", [
+    "t = torch.zeros(4)\nreturn torch.empty(0).set_(t.untyped_storage(), 1 << 20, (4,), (1,)).sum().item()",
+    "return torch.sparse_coo_tensor(torch.tensor([[3]]), torch.tensor([1.0]), (4,)).to_dense().sum().item()",
+    "return torch.segment_reduce(torch.zeros(3), 'sum', lengths=torch.tensor([3]), unsafe=True).sum().item()",
+])
+def test_operators_that_reach_outside_a_tensor_end_the_worker(worker, code):
+    run_here(code)  # torch itself lets them run (with these arguments they stay inside, here)
+    outcome = worker(code)
+    assert outcome.kind == "forbidden" and outcome.events == ["memory"], outcome
+
+
+def test_a_view_at_any_stride_is_checked_and_einsum_still_works(worker):
+    code = """
+try:
+    torch.ops.aten._reshape_alias(torch.zeros(4), (4,), (1 << 20,))
+    refused = False
+except RuntimeError:
+    refused = True
+return [refused, torch.einsum("ij,jk->ik", torch.ones(2, 3), torch.ones(3, 2)).tolist()]
+"""
+    assert run_here(code)[0] is False
+    assert worker(code).value == [True, [[3.0, 3.0], [3.0, 3.0]]]
+
+
+NATIVE_LIBRARY = """
+import importlib.machinery, importlib.util, os, shutil, sys
+folder = os.path.dirname(sys.modules["_bisect"].__file__)
+name = next(n for n in ("_testcapi", "_ctypes_test", "xxlimited", "_testbuffer", "_testmultiphase",
+                        "_xxsubinterpreters", "audioop", "_curses", "_dbm", "_gdbm", "_tkinter", "readline")
+            if n not in sys.modules and importlib.util.find_spec(n))
+copy = os.path.join(os.environ.get("TMPDIR", "/tmp"), os.path.basename(importlib.util.find_spec(name).origin))
+shutil.copyfile(importlib.util.find_spec(name).origin, copy)
+results = []
+for path in (importlib.util.find_spec(name).origin, copy):
+    spec = importlib.util.spec_from_file_location(name, path)
+    try:
+        spec.loader.create_module(spec)
+        results.append("loaded")
+    except ImportError as e:
+        results.append("refused" if "failed to map segment" in str(e) else str(e))
+return results
+"""
+
+
+def test_no_new_native_code_can_be_loaded(worker):
+    # neither a compiled module of the system's that the zygote did not load, nor one the code wrote itself
+    outcome = worker(NATIVE_LIBRARY)
+    assert outcome.kind == "value" and outcome.value == ["refused", "refused"], outcome
+
+
+def test_a_refused_native_import_is_explained(worker):
+    outcome = worker("import importlib, sys\nimportlib.import_module(next(n for n in ('_testcapi', 'xxlimited', "
+                     "'_testbuffer', 'audioop', 'readline') if n not in sys.modules))")
+    assert outcome.kind == "error" and "compiled code, which a grading worker cannot load" in outcome.error["message"]
