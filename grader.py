@@ -63,17 +63,6 @@ def usage_error(message):
     return USAGE_ERROR
 
 
-def warm_up(run):
-    """torch.optim's first use imports torch._dynamo (about 2 s). The references of exercises that
-    write an optimizer (the ones forbidding torch.optim) need it, so import it in the background,
-    where it overlaps with the rest of start-up and with waiting for the worker."""
-    import threading
-    needs = any("torch.optim" in run.manifest.get(name).forbid for name in run.exercises)
-    thread = threading.Thread(target=lambda: [__import__(m) for m in (["torch._dynamo"] if needs else [])])
-    thread.start()
-    return thread
-
-
 def load_manifest(argv):
     """The manifest of the grading tests in use (a private --tests copy may bring its own)."""
     first = argparse.ArgumentParser(add_help=False)
@@ -154,15 +143,12 @@ def grade(args, run, required):
     # following each other. The workers see neither the kit nor the tests.
     with run.open_sandbox():
         from kit import runner
-        warming = warm_up(run)
         try:
             if required:
                 run.sandbox.zygote.check()
             report = runner.grade(run)
         except SandboxUnavailable as e:
             raise UsageError(str(e)) from None
-        finally:
-            warming.join()
     if run.case and report.crash.startswith("there is no case"):
         raise UsageError(report.crash)
     return write_outputs(args, report, run.manifest)

@@ -24,13 +24,13 @@ import pytest
 import torch
 
 from kit.cases import Case
-from kit.optimizers import (arguments_id, check_arguments, check_trajectory, check_zero_grad, effective_grads,
-                            label)
+from kit.optimizers import (arguments_id, check_arguments, check_trajectory, check_zero_grad, eager,
+                            effective_grads, label)
 
 pytestmark = pytest.mark.exercise("adam")
 
 F32, F64 = torch.float32, torch.float64
-TORCH = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
+TORCH = {"Adam": eager(torch.optim.Adam), "AdamW": eager(torch.optim.AdamW)}  # torch.optim's, minus torch._dynamo
 
 
 def written_out(params, steps, hparams, decoupled, correct_m=True, correct_v=True, count="own", eps_place="torch",

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from kit import data
 from kit.cases import Case, describe
 from kit.compare import expect_close, expect_float_list, expect_floats, expect_grads, expect_result, fail
+from kit.optimizers import eager
 
 pytestmark = pytest.mark.exercise("cnn")
 
@@ -144,7 +145,7 @@ def test_backward(student, rng, start, i):
 def torch_training(params, images, labels, batches, lr, momentum):
     """The same network in torch.nn terms, trained by torch.optim.SGD: losses and parameters per step."""
     leaves = [p.clone().requires_grad_() for p in params]
-    optimizer = torch.optim.SGD(leaves, lr=lr, momentum=momentum)
+    optimizer = eager(torch.optim.SGD)(leaves, lr=lr, momentum=momentum)
     losses, after = [], []
     for batch in batches:
         optimizer.zero_grad()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from kit.cases import Case
-from kit.optimizers import arguments_id, check_arguments, check_trajectory, label
+from kit.optimizers import arguments_id, check_arguments, check_trajectory, eager, label
 
 pytestmark = pytest.mark.exercise("sgd")
 
@@ -57,7 +57,7 @@ def run(student, rng, hparams, n_steps=4, none_pattern=None, as_generator=False,
     mistakes = {} if accumulate else {key: (lambda key=key: [mistaken_trajectory(params, steps, hparams, form)
                                                              for form in MISTAKES[key]]) for key in MISTAKES}
     check_trajectory(student, case, "optim", "SGD", params, steps, hparams,
-                     lambda copies: torch.optim.SGD(copies, **hparams), as_generator, accumulate, mistakes)
+                     lambda copies: eager(torch.optim.SGD)(copies, **hparams), as_generator, accumulate, mistakes)
 
 
 @pytest.mark.parametrize("i", range(3))

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from kit.cases import Case
 from kit.results import Reason
 from kit.compare import expect_close, expect_float_list, expect_result, fail, named
+from kit.optimizers import eager
 
 pytestmark = pytest.mark.exercise("training_loop")
 
@@ -28,7 +29,7 @@ def reference(params, stale, batches, num_epochs, lr, momentum, zero_grad_at="st
     leaves = [p.clone().requires_grad_() for p in params]
     for leaf, g in zip(leaves, stale):
         leaf.grad = g.clone()
-    opt = torch.optim.SGD(leaves, lr=lr, momentum=momentum)
+    opt = eager(torch.optim.SGD)(leaves, lr=lr, momentum=momentum)
     losses = []
     for _ in range(num_epochs):
         for x, y in batches:
@@ -55,7 +56,7 @@ class StandIns:
         self.leaves = [p.clone().requires_grad_() for p in params]
         for leaf, g in zip(self.leaves, stale):
             leaf.grad = g.clone()  # left over from earlier work: the loop must clear it
-        self.optimizer = torch.optim.SGD(self.leaves, lr=lr, momentum=momentum)
+        self.optimizer = eager(torch.optim.SGD)(self.leaves, lr=lr, momentum=momentum)
         self.log, self.out, self.diff = [], None, None
         self.out_shape = (-1,)
 
