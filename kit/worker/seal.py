@@ -11,6 +11,8 @@ loses the native code that does that, before any student code runs:
   - torch's bindings that take an address or free one (UntypedStorage._new_with_weak_ptr,
     _free_weak_ref, _swap_data_ptr_) or shrink a storage under live tensors (UntypedStorage.resize_),
     and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
+  - sharing memory in ways that let its owner free it under the other side (DLPack, torch.frombuffer,
+    numpy's ndarray.resize: see _TRAPPED);
 and rules.py bans the operators that read or write outside a tensor's memory (Tensor.set_ with an
 offset, _reshape_alias, sparse and nested tensors, segment_reduce's unsafe mode).
 
@@ -30,9 +32,16 @@ import sys
 
 # one trap instruction per processor: int3; brk #0
 _TRAP = {"x86_64": b"\xcc", "aarch64": b"\x00\x00\x20\xd4"}
-# torch's storage methods that take an address, free one, or shrink memory under live tensors:
-# their C code becomes a trap (each is a function of its own)
-_TORCH_BINDINGS = ("_new_with_weak_ptr", "_free_weak_ref", "_swap_data_ptr_", "resize_")
+# C functions whose code becomes a trap (each is a function of its own): torch's storage methods
+# that take an address, free one, or shrink memory under live tensors; and every way to share
+# memory that does not keep its owner from freeing it (DLPack both ways: a tensor resized after
+# np.from_dlpack leaves numpy pointing at freed memory; torch.frombuffer over a bytearray that
+# grows; numpy's resize, which may free memory torch.from_numpy still uses)
+_TRAPPED = (("torch._C.StorageBase", "_new_with_weak_ptr"), ("torch._C.StorageBase", "_free_weak_ref"),
+            ("torch._C.StorageBase", "_swap_data_ptr_"), ("torch._C.StorageBase", "resize_"),
+            ("torch._C", "_to_dlpack"), ("torch._C", "_to_dlpack_versioned"), ("torch._C", "_from_dlpack"),
+            ("torch", "frombuffer"), ("numpy", "from_dlpack"), ("numpy.ndarray", "__dlpack__"),
+            ("numpy.ndarray", "resize"))
 # pybind11 functions share one C entry point with every other: these are deleted instead (torch._C
 # holds the only reference; its module code cannot run again to bring them back)
 _TORCH_DELETED = ("_construct_storage_from_data_pointer",)
@@ -115,8 +124,15 @@ def plan() -> tuple[tuple[int, bytes], ...]:
     if not code:
         raise Unavailable("ctypes is built into this Python, not a library of its own")
     patches += [(start, trap * ((end - start) // len(trap))) for start, end in code]
-    for name in _TORCH_BINDINGS:
-        patches.append((_entry(ctypes, torch._C.StorageBase.__dict__[name], name), trap))
+    for owner, name in _TRAPPED:
+        parent = sys.modules.get(owner)
+        if parent is None:  # a class: looked up in its module
+            module, _, cls = owner.rpartition(".")
+            obj = getattr(sys.modules[module], cls).__dict__.get(name)
+        else:
+            obj = getattr(parent, name, None)
+        if obj is not None:  # absent from this version: nothing to seal
+            patches.append((_entry(ctypes, obj, name), trap))
     for name in _TORCH_DELETED:
         if hasattr(torch._C, name):
             delattr(torch._C, name)

@@ -109,6 +109,25 @@ def test_torchs_pointer_functions_are_sealed(worker, code):
     assert trapped(worker(code))
 
 
+# memory shared so that its owner can still free it: a view left over freed memory (an outside
+# attacker's route to full memory access, then to switching the rules off)
+FREED_UNDER_A_VIEW = {
+    "np.from_dlpack, then resize_": "t = torch.zeros(512)\na = np.from_dlpack(t)\nt.resize_(100000)\nreturn a.size",
+    "torch.from_dlpack": "return torch.from_dlpack(np.zeros(4)).sum().item()",
+    "torch.frombuffer, then the buffer grows": "b = bytearray(16)\nt = torch.frombuffer(b, dtype=torch.uint8)\n"
+                                               "b.extend(bytes(1 << 20))\nreturn t.sum().item()",
+    "torch.from_numpy, then numpy's resize": "a = np.zeros(4)\nt = torch.from_numpy(a)\n"
+                                             "a.resize(1 << 20, refcheck=False)\nreturn t.sum().item()",
+}
+
+
+@pytest.mark.parametrize("route", list(FREED_UNDER_A_VIEW))
+def test_memory_cannot_be_freed_under_a_view(worker, route):
+    code = "import numpy as np\n" + FREED_UNDER_A_VIEW[route]
+    run_here(code)  # torch and numpy let it happen (reading the freed memory here: no crash, often)
+    assert trapped(worker(code))
+
+
 def test_a_storage_cannot_be_made_from_an_address(worker):
     code = "return hasattr(torch._C, '_construct_storage_from_data_pointer')"
     assert run_here(code) is True
