@@ -99,7 +99,11 @@ DIFFERS_WHERE_ZERO = "all where torch's value is 0"
 
 # The README's "What each exercise may not call" table (kit.manifest.rules_table), one entry per
 # rule in kit/worker/contract.py: exactly what rules.py enforces where an exercise forbids it.
-NO_GPU = "CUDA: no GPU is visible in any worker"
+NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy array made from an address "
+          "(`__array_interface__`), `as_strided` past an array's memory, torch's storage-pointer functions, "
+          "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, and loading compiled code the "
+          "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "
+          "are loaded)")  # the rules of every worker (kit/worker/seal.py, rules.seal_operators)
 RULE_SUMMARY = {
     "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "
                 "the engine however it is reached, forward-mode dual tensors, `torch.func` (`grad`, `vjp`, "
