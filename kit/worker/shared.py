@@ -83,9 +83,27 @@ def _view(buffer, offset, dtype, shape):
         numel *= s
     if numel == 0:
         return torch.empty(shape, dtype=dtype)
-    # resize_, not view: the tensor is then no view of another (detach_() works on it, as on any
-    # parameter or gradient); its storage is the shared memory either way
-    return torch.frombuffer(buffer, dtype=dtype, count=numel, offset=offset).resize_(shape)
+    return tensor_over(buffer, dtype, shape, offset)
+
+
+def tensor_over(buffer, dtype: torch.dtype, shape, offset: int = 0) -> torch.Tensor:
+    """A tensor whose storage is buffer's memory, keeping buffer exported while it lives.
+
+    Through numpy, not torch.frombuffer: numpy holds the buffer (its owner can then neither
+    free, shrink nor move it: mmap.close, bytearray.extend raise), torch.frombuffer does not --
+    a tensor left over freed memory is raw memory, and workers have torch.frombuffer sealed
+    (seal.py). The tensor is no view of another (detach_() works on it, as on any parameter)."""
+    import numpy as np
+    numel = 1
+    for s in shape:
+        numel *= s
+    try:
+        np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+    except TypeError:  # bfloat16: numpy has none; its bits, seen as torch's dtype
+        np_dtype = np.dtype(f"u{dtype.itemsize}")
+    array = np.frombuffer(buffer, dtype=np_dtype, count=numel, offset=offset).reshape(shape)
+    tensor = torch.from_numpy(array)
+    return tensor if tensor.dtype == dtype else tensor.view(dtype)
 
 
 _attached: list = []  # worker side: the memory of the request being served

@@ -116,7 +116,7 @@ def _decode(node, blobs):  # noqa: C901  (one case per wire type)
             raise WireError("tensor size does not match its shape")
         if numel == 0:
             return torch.empty(shape, dtype=dtype)
-        return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
+        return shared.tensor_over(bytearray(raw), dtype, shape)
     if "lent" in node:
         dtype = _DTYPES.get(node["dtype"])
         if dtype is None:

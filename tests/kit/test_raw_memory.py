@@ -180,6 +180,7 @@ return results
 
 def test_no_new_native_code_can_be_loaded(worker):
     # neither a compiled module of the system's that the zygote did not load, nor one the code wrote itself
+    assert run_here(NATIVE_LIBRARY) == ["loaded", "loaded"]
     outcome = worker(NATIVE_LIBRARY)
     assert outcome.kind == "value" and outcome.value == ["refused", "refused"], outcome
 
