@@ -60,6 +60,8 @@ def install_rules():
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _REFUSED = types.MappingProxyType({
     "sys.setprofile": "replacing the grader's guards", "sys.settrace": "replacing the grader's guards",
+    # CPython runs audit hooks with tracing off: code in a student's hook would pass unseen by the profile hook
+    "sys.addaudithook": "replacing the grader's guards",
     "code.__new__": "making code objects", "code.replace": "making code objects",
     "marshal.loads": "making code objects", "marshal.load": "making code objects",
     "gc.get_objects": "searching the grader's objects", "gc.get_referrers": "searching the grader's objects",

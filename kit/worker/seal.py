@@ -12,7 +12,7 @@ loses the native code that does that, before any student code runs:
     _free_weak_ref, _swap_data_ptr_) or shrink a storage under live tensors (UntypedStorage.resize_),
     and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
   - sharing memory in ways that let its owner free it under the other side (DLPack, torch.frombuffer,
-    numpy's ndarray.resize: see _TRAPPED);
+    numpy's ndarray.resize and __setstate__: see _TRAPPED);
 and rules.py bans the operators that read or write outside a tensor's memory (Tensor.set_ with an
 offset, _reshape_alias, sparse and nested tensors, segment_reduce's unsafe mode).
 
@@ -36,12 +36,13 @@ _TRAP = {"x86_64": b"\xcc", "aarch64": b"\x00\x00\x20\xd4"}
 # that take an address, free one, or shrink memory under live tensors; and every way to share
 # memory that does not keep its owner from freeing it (DLPack both ways: a tensor resized after
 # np.from_dlpack leaves numpy pointing at freed memory; torch.frombuffer over a bytearray that
-# grows; numpy's resize, which may free memory torch.from_numpy still uses)
+# grows; numpy's resize and __setstate__, which replace an array's memory and free the old,
+# which torch.from_numpy may still use)
 _TRAPPED = (("torch._C.StorageBase", "_new_with_weak_ptr"), ("torch._C.StorageBase", "_free_weak_ref"),
             ("torch._C.StorageBase", "_swap_data_ptr_"), ("torch._C.StorageBase", "resize_"),
             ("torch._C", "_to_dlpack"), ("torch._C", "_to_dlpack_versioned"), ("torch._C", "_from_dlpack"),
             ("torch", "frombuffer"), ("numpy", "from_dlpack"), ("numpy.ndarray", "__dlpack__"),
-            ("numpy.ndarray", "resize"))
+            ("numpy.ndarray", "resize"), ("numpy.ndarray", "__setstate__"))
 # pybind11 functions share one C entry point with every other: these are deleted instead (torch._C
 # holds the only reference; its module code cannot run again to bring them back)
 _TORCH_DELETED = ("_construct_storage_from_data_pointer",)

@@ -118,6 +118,9 @@ FREED_UNDER_A_VIEW = {
                                                "b.extend(bytes(1 << 20))\nreturn t.sum().item()",
     "torch.from_numpy, then numpy's resize": "a = np.zeros(4)\nt = torch.from_numpy(a)\n"
                                              "a.resize(1 << 20, refcheck=False)\nreturn t.sum().item()",
+    # a second outside attacker's route: the freed block became a list's items, then a fake bytearray
+    "torch.from_numpy, then numpy's __setstate__": "a = np.zeros(512, np.uint8)\nt = torch.from_numpy(a)\n"
+        "a.__setstate__((1, (8,), np.dtype(np.uint8), False, b'B' * 8))\nreturn t.sum().item()",
 }
 
 
@@ -189,3 +192,20 @@ def test_a_refused_native_import_is_explained(worker):
     outcome = worker("import importlib, sys\nimportlib.import_module(next(n for n in ('_testcapi', 'xxlimited', "
                      "'_testbuffer', 'audioop', 'readline') if n not in sys.modules))")
     assert outcome.kind == "error" and "compiled code, which a grading worker cannot load" in outcome.error["message"]
+
+
+AUDIT_HOOK = """
+import sys
+seen = []
+sys.addaudithook(lambda event, args: seen.append(event) if event == "student.event" else None)
+sys.audit("student.event")
+return seen
+"""
+
+
+def test_no_audit_hook_of_the_students(worker):
+    # CPython runs audit hooks with tracing off: a forbidden call made in one went unseen by the
+    # profile hook (an outside attacker ran torch.optim's SGD and torch's im2col there, full marks)
+    assert run_here(AUDIT_HOOK) == ["student.event"]  # (a hook here stays for this process: it is harmless)
+    outcome = worker(AUDIT_HOOK)
+    assert outcome.kind == "value" and outcome.value == [], outcome  # CPython drops a refused hook silently
