@@ -6,6 +6,7 @@ itself breaks, the report is still built, with every test that did not run faile
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import warnings
 
@@ -77,6 +78,10 @@ def grade(run: GradingRun) -> results.Report:
             "-p", "no:threadexception", "--capture=no", "--import-mode=importlib",
             "-o", f"timeout={run.settings.timeout * 3 + 30:g}"]
     crash, note = "", ""
+    if run.sandbox.zygote.starting():
+        # What the references' first backward(grad) imports (sympy: a quarter of a second), while
+        # the zygote still imports torch and the tests would wait for it anyway.
+        importlib.import_module("torch.fx.experimental.symbolic_shapes")
     gc.freeze()  # torch's millions of objects never become garbage: keep collections off them
     # The references are small tensors: torch's extra threads only cost time, spinning against the
     # worker for the same cores (a 1 ms convolution took 10 on two cores).

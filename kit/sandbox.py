@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -144,6 +145,23 @@ class Zygote:
 
     def wait_ready(self):
         self._wait_ready()
+
+    def starting(self):
+        """True while the zygote is still importing torch. A look that never waits and changes
+        nothing a request would see: False once it is ready, and False where it failed or has no
+        sandbox to offer (the first request, or check(), says so as always)."""
+        if self.ready or (self.practice_reason and not self.allow_unsandboxed):
+            return False
+        try:
+            if not select.select([self.sock], [], [], 0)[0]:
+                return True  # not even the status yet
+            if self.status is None:
+                if not self.sock.recv(16, socket.MSG_PEEK).startswith(b"status "):  # readable: no wait
+                    return False
+                self._wait_status()  # takes the status; "ready" may be next
+            return not select.select([self.sock], [], [], 0)[0]
+        except (OSError, ValueError):  # closed
+            return False
 
     def _wait_ready(self):
         self._wait_status()
