@@ -81,14 +81,27 @@ _GUARDS_ONLY = types.MappingProxyType({k: v for k, v in _REFUSED.items() if v in
 _STATE = frozenset(("__code__", "__defaults__", "__kwdefaults__"))
 
 
+def _plain(t, x):
+    """x as a plain str if it is a str, else None -- without calling any method of x.
+
+    Hooks run with tracing off: a method of a student's object (a str subclass's __hash__,
+    __eq__ or __format__, passed to sys.audit or as a code object's file name) called from a
+    hook would run unseen by the profile hook. t: (issubclass, type, str, str.__str__)."""
+    return t[3](x) if t[0](t[1](x), t[2]) else None
+
+
+_text = types.MethodType(_plain, (issubclass, type, str, str.__str__))
+
 # The audit hook's state, a plain tuple (see _forbidden), in this order:
 _AUDIT_STATE = ("refused", "solutions", "guards", "loaded", "files", "forbidden", "write_flags", "realpath",
-                "sep", "fspath", "state_names", "id", "type", "str", "code", "error", "policing")
+                "sep", "fspath", "state_names", "id", "type", "bytes", "code", "error", "policing", "text")
 
 
 def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top to bottom)
+    # Nothing here calls a method of an object student code made (see _plain): only ids, exact
+    # types and plain copies of str arguments are looked at.
     if event == "object.__getattr__":  # the most frequent event: the profile hook reads f_code
-        if args[1] in s[10] and s[11](args[0]) in s[2]:
+        if s[17](args[1]) in s[10] and s[11](args[0]) in s[2]:
             raise s[15]("not allowed while grading: reading the grader's guards")
         return
     if event in s[0]:
@@ -98,15 +111,16 @@ def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top 
             raise s[15]("not allowed while grading: replacing the grader's guards")
         return
     if event == "import":
-        if args[0] in s[3]:  # a second copy would bring back what the rules replaced
-            raise s[15](f"not allowed while grading: importing {args[0]} again")
+        name = s[17](args[0])
+        if name in s[3]:  # a second copy would bring back what the rules replaced
+            raise s[15](f"not allowed while grading: importing {name} again")
         return
     if event == "exec":
-        if s[12](args[0]) is s[14] and args[0].co_filename in s[4]:
+        if s[12](args[0]) is s[14] and s[17](args[0].co_filename) in s[4]:
             raise s[15]("not allowed while grading: running a loaded module's code again")
         return
     if event == "compile":
-        if s[12](args[1]) is s[13] and args[1] in s[4]:
+        if s[17](args[1]) in s[4]:
             raise s[15]("not allowed while grading: compiling a loaded module again")
         return
     if event.startswith("ctypes."):  # raw memory: with it, any guard could be undone
@@ -119,10 +133,12 @@ def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top 
         path, mode, flags = args
         if s[12](path) is int:
             return
-        try:
-            path = s[7](s[9](path))
-        except TypeError:
-            return
+        text = s[17](path)
+        if text is None:
+            if s[12](path) is not s[13]:
+                raise s[15]("not allowed while grading: opening a file by a path object (give its path as a str)")
+            text = path.decode("utf-8", "surrogateescape")  # a plain bytes: its method cannot be replaced
+        path, mode = s[7](text), s[17](mode)
         if s[1] and (path == s[1] or path.startswith(s[1] + s[8])):
             s[5]("solutions")
         writes = (flags or 0) & s[6]
@@ -144,8 +160,9 @@ def harden(forbid, solutions_dir, sandboxed=False):
     forbid = frozenset(forbid) & RULES
     codes, c_names, prefixes = rules.arm(prepared, forbid, _forbidden)
     if codes or c_names or prefixes:
-        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr, prefixes)))
-    guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden)))
+        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr, prefixes,
+                                                         str.startswith)))
+    guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden, _plain, _text)))
     files = prepared.files
     for name in ("guards", "rules"):
         sys.modules.pop(name, None)
@@ -153,8 +170,8 @@ def harden(forbid, solutions_dir, sandboxed=False):
              "solutions": os.path.realpath(solutions_dir) if solutions_dir else "",
              "guards": guards, "loaded": frozenset(sys.modules) | {"guards", "rules"}, "files": files,
              "forbidden": _forbidden, "write_flags": _WRITE_FLAGS, "realpath": os.path.realpath, "sep": os.sep,
-             "fspath": os.fspath, "state_names": _STATE, "id": id, "type": type, "str": str,
-             "code": types.CodeType, "error": PermissionError, "policing": not sandboxed}
+             "fspath": os.fspath, "state_names": _STATE, "id": id, "type": type, "bytes": bytes,
+             "code": types.CodeType, "error": PermissionError, "policing": not sandboxed, "text": _text}
     hook = types.MethodType(_audit, tuple(state[k] for k in _AUDIT_STATE))
     del prepared, state
     sys.addaudithook(hook)

@@ -209,3 +209,34 @@ def test_no_audit_hook_of_the_students(worker):
     assert run_here(AUDIT_HOOK) == ["student.event"]  # (a hook here stays for this process: it is harmless)
     outcome = worker(AUDIT_HOOK)
     assert outcome.kind == "value" and outcome.value == [], outcome  # CPython drops a refused hook silently
+
+
+# code of a student's object run from inside the grader's own hooks, where tracing is off
+INSIDE_THE_HOOKS = {
+    "a str subclass's __hash__, handed to sys.audit": (
+        "class Name(str):\n    def __hash__(self):\n        ran.append(1)\n        return 0\n"
+        "sys.audit('import', Name('x'), None, None, None, None)"),
+    "a str subclass's __hash__ as a code object's file name": (
+        "class Name(str):\n    def __hash__(self):\n        ran.append(1)\n        return 0\n"
+        "exec(compile('y = 1', Name('f.py'), 'exec'), {})"),
+    "a str subclass's startswith as a code object's file name": (
+        "class Name(str):\n    def startswith(self, *a):\n        ran.append(1)\n        return False\n"
+        "exec(compile('def f():\\n    return 1\\nf()', Name('f.py'), 'exec'), {})"),
+}
+
+
+@pytest.mark.parametrize("route", list(INSIDE_THE_HOOKS))
+def test_the_hooks_call_no_method_of_student_objects(zygote, tmp_path, route):
+    """A method run from inside an audit or profile hook runs with tracing off, unseen by the rules:
+    the hooks look only at ids, exact types and plain copies of strings. (The profile hook is on
+    only where an exercise has rules: conv2d's.)"""
+    code = "import sys\nran = []\n" + INSIDE_THE_HOOKS[route] + "\nreturn ran"
+    body = textwrap.indent(code, "    ")
+    folder = build_submission(tmp_path / "s", [("conv2d", f"def probe():\n{body}")])
+    box = Sandbox(folder, 30, zygote=zygote)
+    try:
+        outcome = box.run(["conv2d"], "call", module="conv2d", name="probe",
+                          forbid=("convolution",))
+    finally:
+        box.close()
+    assert outcome.kind == "value" and outcome.value == [], outcome
