@@ -54,16 +54,19 @@ _CONV_MODULES = {
     "sympy.discrete.convolutions": None,
 }
 # TorchScript is a second interpreter with its own autodiff (the legacy graph executor attaches
-# DifferentiableGraph nodes in C++, beneath the dispatcher's fallthroughs): where autograd is
-# forbidden, nothing may compile, trace or load TorchScript, or switch its executor.
-_JIT_ENTRY_POINTS = ("_jit_script_compile", "_jit_script_class_compile", "_jit_script_compile_overload",
-                     "_jit_script_interface_compile", "_jit_trace_graph", "_jit_trace_module",
-                     "_create_function_from_graph", "_create_function_from_trace",
-                     "_create_function_from_trace_with_dict", "_create_method_from_trace", "import_ir_module",
-                     "import_ir_module_from_buffer", "_load_for_lite_interpreter",
-                     "_load_for_lite_interpreter_from_buffer", "_jit_set_profiling_executor",
-                     "_jit_set_profiling_mode", "_set_graph_executor_optimize", "_debug_set_autodiff_subgraph_inlining",
-                     "CompilationUnit")
+# DifferentiableGraph nodes in C++, beneath the dispatcher's fallthroughs; _jit_differentiate
+# differentiates any graph parse_ir builds, and _jit_interpret_graph runs it): where autograd is
+# forbidden, none of TorchScript's machinery may run -- every torch._C function named _jit*, and
+# every other way in to a graph (parsing, building, compiling, tracing, loading, executors).
+_JIT_OTHER_ENTRY_POINTS = ("parse_ir", "Graph", "CompilationUnit", "_create_function_from_graph",
+                           "_create_function_from_trace", "_create_function_from_trace_with_dict",
+                           "_create_method_from_trace", "_create_module_with_type", "_parse_source_def",
+                           "import_ir_module", "import_ir_module_from_buffer", "_import_ir_module_from_package",
+                           "_load_jit_module_from_bytes", "_load_jit_module_from_file", "_load_for_lite_interpreter",
+                           "_load_for_lite_interpreter_from_buffer", "_set_graph_executor_optimize",
+                           "_debug_set_autodiff_subgraph_inlining")
+_JIT_ENTRY_POINTS = tuple(sorted({name for name in dir(torch._C) if name.startswith("_jit")}
+                                 | set(_JIT_OTHER_ENTRY_POINTS)))
 # Whole libraries that a rule's worker may not run any code of: sympy's polynomial arithmetic and
 # mpmath's are convolutions under other names (multiplying two polynomials convolves their
 # coefficients), and an honest convolution never needs either. Known by the file a code object

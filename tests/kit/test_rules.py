@@ -262,6 +262,11 @@ AUTOGRAD_ROUTES = {
                                      "cu = functools.partial(torch._C.CompilationUnit)('def f(a):\\n    return a\\n')\n"
                                      "return cu.f(grad_output)",
     "TorchScript from bytes": "import io\nreturn torch.jit.load(io.BytesIO(b'PK'))",
+    # an outside attacker's route: differentiate a parsed graph, then run it in the JIT interpreter
+    "TorchScript's autodiff on a parsed graph": (
+        "g = torch._C.parse_ir('graph(%a : Tensor):\\n  %b : Tensor = aten::relu(%a)\\n  return (%b)')\n"
+        "gradient = torch._C._jit_differentiate(g)\nreturn torch._C._jit_interpret_graph(gradient.df, (grad_output,))"),
+    "a TorchScript graph built by hand": "g = torch._C.Graph()\nreturn grad_output * (x > 0)",
     "grad mode switched back on": "torch._C._set_grad_enabled(True)\ntorch.relu(x).backward(grad_output)\nreturn x.grad",
     "torch.enable_grad()": "with torch.enable_grad():\n    y = torch.relu(x)\nreturn grad_output * (x > 0)",
     "forward mode by its C entry point": "import functools\nlevel = functools.partial(torch._C._enter_dual_level)()\n"
