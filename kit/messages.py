@@ -107,7 +107,7 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
 RULE_SUMMARY = {
     "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "
                 "the engine however it is reached, forward-mode dual tensors, `torch.func` (`grad`, `vjp`, "
-                "`jvp`, `jacrev`, ...), TorchScript (compiling, tracing or loading it: it has its own autodiff), "
+                "`jvp`, `jacrev`, ...), any of TorchScript (compiling, tracing, loading, parsing or building graphs, every `torch._C._jit*` function: it has its own autodiff), "
                 "switching grad mode back on (`torch.enable_grad`; `torch.no_grad` is fine); in these workers grad "
                 "mode is off and no torch operation records a graph at all",
     "torch.optim": "anything defined in `torch.optim`, `nn.Module.zero_grad`, and the fused optimizer kernels",
