@@ -163,10 +163,6 @@ def diagnose(problem, got, mistakes, on_shape=None, expected=None, sizes=None):
 DIMENSION_NAMES = {2: ("row", "column"), 4: ("batch item", "channel", "row", "column")}
 
 
-def _same(a, b):
-    return tensor_problem(a, b, "") is None and value_problem(a, b, "") is None
-
-
 def _rearranged(got, expected):
     """torch's answer with its dimensions swapped (a transpose), or shifted by one along a
     dimension (an index off by one), when that is exactly what got is; else ""."""

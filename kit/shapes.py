@@ -29,18 +29,27 @@ def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
             before, after = total // 2, total - total // 2
             text = (f"{axis}: 'same' keeps the input's {i}: total padding {d}*({k}-1) = {total}, "
                     f"{before} before and {after} after{_yours(g)}")
-            if g is not None and g != i and before != after:
+            if g is not None and g != i and g == i - total:
+                text += f" (what no padding gives: {i} - {total} = {g})"
+            elif g is not None and g != i and before != after:
                 for even in (before, after):  # an odd total split evenly: one row too few or too many
                     if g == i + 2 * even - total:
                         text += f" (what {even} on both sides gives: {i} + 2*{even} - {total} = {g})"
             lines.append(text)
         return "; ".join(lines)
     parts = []
-    for axis, i, k, s, p, d, g in zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding),
-                                      _pair(dilation), got_hw):
-        out = (i + 2 * p - d * (k - 1) - 1) // s + 1
+    axes = list(zip(("rows", "columns"), in_hw, kernel_hw, _pair(stride), _pair(padding), _pair(dilation), got_hw))
+    size = lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) // s + 1  # noqa: E731
+    # each axis got the other's padding: proven only when both sizes are exactly that, and wrong
+    swapped = axes[0][4] != axes[1][4] and all(
+        g is not None and g == size(i, k, s, other[4], d)
+        for (_, i, k, s, _, d, g), other in zip(axes, reversed(axes)))
+    for (axis, i, k, s, p, d, g), other in zip(axes, reversed(axes)):
+        out = size(i, k, s, p, d)
         text = f"{axis}: ({i} + 2*{p} - {d}*({k}-1) - 1) // {s} + 1 = {out}{_yours(g)}"
-        if g is not None and g != out:
+        if swapped and g != out:
+            text += f" (what the formula gives with the {other[0]}' padding, {other[4]})"
+        elif g is not None and g != out:
             for cause, wrong in (("without the stride", i + 2 * p - d * (k - 1)),
                                  ("without the padding", (i - d * (k - 1) - 1) // s + 1),
                                  ("without the dilation", (i + 2 * p - (k - 1) - 1) // s + 1)):
@@ -48,7 +57,9 @@ def conv2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, dilation=1) -> str:
                     text += f" (what the formula gives {cause})"
                     break
         parts.append(text)
-    return "out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1 per axis: " + "; ".join(parts)
+    swap_note = ("; each axis got the other's padding: F.pad's list starts with the last axis, "
+                 "(left, right, top, bottom)") if swapped else ""
+    return "out = (in + 2*padding - dilation*(kernel - 1) - 1) // stride + 1 per axis: " + "; ".join(parts) + swap_note
 
 
 def conv_transpose2d(in_hw, kernel_hw, got_hw, stride=1, padding=0, output_padding=0, dilation=1) -> str:

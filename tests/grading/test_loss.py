@@ -19,31 +19,39 @@ def check_loss(student, cls, input, target, case):
         rows = torch.arange(len(target))
         probe = {}
 
-        def finite_when_shifted():
-            """Your loss on the same logits with each row's maximum already subtracted (the same loss,
-            no logit above 0): finite there, exp() overflowed; still not finite, a log of 0. Both give
-            inf on a case like this one, so only this second run tells them apart."""
-            if "finite" not in probe:
+        def finite_on(name, logits):
+            """Whether your loss is finite on other logits (same targets): None if it could not run."""
+            if name not in probe:
                 try:
-                    again = student.run("loss_forward", case=case, cls=cls,
-                                        input=input - input.max(1, keepdim=True).values, target=target)
-                    probe["finite"] = bool(torch.isfinite(again["forward"]).all())
+                    again = student.run("loss_forward", case=case, cls=cls, input=logits, target=target)
+                    probe[name] = bool(torch.isfinite(again["forward"]).all())
                 except (Exception, pytest.fail.Exception):
-                    probe["finite"] = None  # no proof either way
-            return probe["finite"]
+                    probe[name] = None  # no proof either way
+            return probe[name]
 
-        def proven(forms, when):
-            """The forms, unless they are not finite and the second run rules this mistake out."""
+        # Both mistakes give inf or nan on a case like this one; two more runs tell them apart.
+        # Logits that are all about 1000, a little apart: exp() overflows, no probability is near 0.
+        level = 1000.0 + torch.linspace(0, 1, input.shape[1], dtype=input.dtype).expand_as(input)
+        # The case's logits with each row's maximum subtracted: nothing overflows, the spread stays.
+        shifted_input = input - input.max(1, keepdim=True).values
+
+        def proven(forms, overflow):
+            """The forms, unless they are not finite and the runs rule this mistake out: overflow is
+            proven when your loss is not finite on `level`; underflow when it is finite there but not
+            on the shifted logits. (Code with both shows the overflow first: fix that first.)"""
             if all(torch.isfinite(f).all() for f in forms):
                 return forms  # they equal torch's answer here: they cannot match a wrong one
-            return forms if finite_when_shifted() in (when, None) else []
+            on_level = finite_on("level", level)
+            if overflow:
+                return forms if on_level in (False, None) else []
+            return forms if on_level in (True, None) and finite_on("shifted", shifted_input) in (False, None) else []
         mistakes["exp_overflow"] = lambda: proven([  # the forms the unshifted formula takes
             -torch.log(input.exp() / input.exp().sum(1, keepdim=True))[rows, target].mean(),
             (input.exp().sum(1).log() - input[rows, target]).mean(),
             -(input[rows, target].exp() / input.exp().sum(1)).log().mean()], True)
 
         def underflow():  # shifted, but the log of a probability that can round to 0
-            shifted = (input - input.max(1, keepdim=True).values).exp()
+            shifted = shifted_input.exp()
             return proven([-(shifted / shifted.sum(1, keepdim=True)).log()[rows, target].mean(),
                            -(shifted[rows, target] / shifted.sum(1)).log().mean()], False)
         mistakes["log_softmax_underflow"] = underflow

@@ -706,6 +706,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return torch.nn.functional.pad(out, (0, 0, 0, 1))
 '''))
 MISCONCEPTION["output one row too tall"] = ARITHMETIC
+WRONG.append(W("padding on each other's axis", "conv2d", "conv2d", "test_stride_padding", '''
+_reference_conv2d = conv2d
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # F.pad(input, (ph, ph, pw, pw)): F.pad's list starts with the last axis (a new student's mistake)
+    if not isinstance(padding, str):
+        ph, pw = (padding, padding) if isinstance(padding, int) else padding
+        padding = (pw, ph)
+    return _reference_conv2d(input, weight, bias, stride, padding, dilation, groups)
+'''))
+MISCONCEPTION["padding on each other's axis"] = Says("each axis got the other's padding")
 # cnn: the wiring of the capstone's network (the parts are the grader's own there) ------------
 WRONG += [
     W("cnn backward skips the second relu", "cnn", "cnn", "test_backward test_steps", '''
