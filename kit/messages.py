@@ -6,6 +6,15 @@ kit/misconceptions.py. Everything else a student or an instructor reads is here.
 """
 
 NOT_IMPLEMENTED = "not implemented yet"
+# torch's error (a words of its message) -> the rule behind it, said after the error: a fact about
+# torch, not a guess at the student's mistake
+TORCH_ERRORS = {
+    "a leaf Variable that requires grad is being used in an in-place operation":
+        "torch refuses to change a parameter in place while autograd records: an optimizer updates "
+        "parameters inside `with torch.no_grad():`",
+    "mat1 and mat2 shapes cannot be multiplied":
+        "A @ B needs A's last size to equal B's first; a linear layer's weight is (out_features, in_features)",
+}
 ON_CASE = "on case: {case}"
 
 RAISED = "raised {type}: {message}"

@@ -216,6 +216,10 @@ def describe_failure(outcome, target):
                                      "where": err["where"], "line": err.get("line", "")})
     else:
         text = M.RAISED.format(type=err.get("type"), message=err.get("message", ""))
+    for words, rule in M.TORCH_ERRORS.items():  # what torch's own rule is, where its message is terse
+        if words in err.get("message", ""):
+            text += f" ({rule})"
+            break
     if outcome.module:
         text = f"{M.IMPORT_FAILED.format(module=outcome.module)}: {text}"
     return text

@@ -271,6 +271,23 @@ def _check_train(fn, r):
     assert calls.count("step") == 6 and calls.index("zero_grad") < calls.index("backward")
 
 
+def _not_implemented(error) -> str:
+    """Which of the student's functions is still a stub: the innermost frame of the traceback
+    (the part checked may be whole, its optimizer's zero_grad not)."""
+    if str(error):  # the stubs say which task: "zero_grad: implement SGD.zero_grad in optim.py"
+        return f"not implemented yet ({error})"
+    import traceback
+    frames = traceback.extract_tb(error.__traceback__)
+    where = next((f for f in reversed(frames) if f.filename.endswith(".py") and "/kit/" not in f.filename), None)
+    if where is None:
+        return "not implemented yet"
+    code = error.__traceback__
+    while code.tb_next is not None:
+        code = code.tb_next
+    name = getattr(code.tb_frame.f_code, "co_qualname", where.name)
+    return f"not implemented yet: {name} ({where.filename.rsplit('/', 1)[-1]}, line {where.lineno})"
+
+
 def choose_parts(modules, torch_parts):
     """{name: the part used} and [(name, exercise, whose, why)] for the report."""
     chosen, report = {}, []
@@ -283,8 +300,8 @@ def choose_parts(modules, torch_parts):
         else:
             try:
                 _check(name, fn, torch_parts)
-            except NotImplementedError:
-                why = "not implemented yet"
+            except NotImplementedError as e:
+                why = _not_implemented(e)
             except AssertionError:
                 why = f"yours differs from torch on a small check: python grader.py {exercise.split()[0]}"
             except Exception as e:  # noqa: BLE001 -- whatever the student's code raised
@@ -326,8 +343,8 @@ def choose_network(modules, chosen, torch_parts):
             all(_close(p.grad, q.grad) for p, q in zip(params, leaves)) and \
             [id(p) for p in model.parameters()] == [id(p) for p in params]
         why = "" if ok else "your wiring differs from torch on a small check: python grader.py cnn"
-    except NotImplementedError:
-        why = "not implemented yet"
+    except NotImplementedError as e:
+        why = _not_implemented(e)
     except Exception as e:  # noqa: BLE001
         why = f"yours raised {type(e).__name__}: {str(e)[:80]}"
     if why:

@@ -205,3 +205,19 @@ def test_watch_regrades_when_a_file_changes(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("module, source, exercise, words", [
+    ("optim", "def _step(self):\n    for p in self.params:\n        if p.grad is not None:\n"
+              "            p -= self.lr * p.grad\nSGD.step = _step", "sgd",
+     "a leaf Variable that requires grad is being used in an in-place operation"),
+    ("forward", "def linear(x, weight, bias):\n    return x @ weight + bias", "forward",
+     "mat1 and mat2 shapes cannot be multiplied"),
+])
+def test_a_terse_torch_error_comes_with_the_rule_behind_it(grade, submission, module, source, exercise, words):
+    """A new student met torch's terse errors with no word on the rule behind them (the update
+    outside torch.no_grad(), a matmul of the wrong sizes): the rule follows torch's words."""
+    from kit import messages as M
+    report = grade(submission({module: source}), exercises=[exercise])
+    messages = [t.message for t in report.exercises[0].tests if t.status == "failed"]
+    assert any(words in m and f"({M.TORCH_ERRORS[words]})" in m for m in messages), messages
