@@ -155,6 +155,10 @@ def check_arguments(student, module, cls, torch_cls, n_params, hparams):
         fail(f"{cls}.__init__ should raise ValueError for these arguments, as {where} does", case)
     if not torch_raises and got["raised"] is not None:
         fail(f"{cls}.__init__ raised ValueError ({got['message']}) for arguments {where} accepts", case)
+    if not torch_raises:  # accepted: then it must also work with them (two steps, as torch's)
+        grads = [[torch.linspace(-1.0, 1.0, 2, dtype=p.dtype) for p in params] for _ in range(2)]
+        check_trajectory(student, case, module, cls, [torch.linspace(0.5, 1.5, 2) for _ in params], grads, hparams,
+                         lambda copies: eager(torch_cls)(copies, **hparams))
 
 
 def arguments_id(value):
