@@ -13,8 +13,9 @@ loses the native code that does that, before any student code runs:
     and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
   - sharing memory in ways that let its owner free it under the other side (DLPack, torch.frombuffer,
     numpy's ndarray.resize and __setstate__: see _TRAPPED);
-and rules.py bans the operators that read or write outside a tensor's memory (Tensor.set_ with an
-offset, _reshape_alias, sparse and nested tensors, segment_reduce's unsafe mode).
+and rules.py (seal_operators) bans the operators that read or write outside a tensor's memory
+(Tensor.set_, sparse and nested tensors, segment_reduce's unsafe mode) and checks the views
+_reshape_alias makes.
 
 How: plan() (in the zygote, which may still use ctypes) works out which machine code to
 overwrite; apply() (in each worker, after its last use of ctypes: jail.lock loads the seccomp
