@@ -45,6 +45,8 @@ FORBIDDEN = {
     "memory": "used a tool that reads or writes memory outside a tensor's own (Tensor.set_, sparse or "
               "nested tensors, segment_reduce): grading does not allow them; "
               "index, slice, view and reshape instead",
+    "internal": "called one of torch's internal operators (torch.ops.inductor, mkl, prims, quantized, "
+                "static_runtime, ...: anything outside torch.ops.aten): grading allows torch's public operators only",
     "solutions": "tried to read the reference solutions",
     "unknown": "ended the worker with the grader's own code for a forbidden call",
 }
@@ -110,7 +112,8 @@ DIFFERS_WHERE_ZERO = "all where torch's value is 0"
 # rule in kit/worker/contract.py: exactly what rules.py enforces where an exercise forbids it.
 NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy array made from an address "
           "(`__array_interface__`), `as_strided` past an array's memory, torch's storage-pointer functions, "
-          "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, and loading compiled code the "
+          "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, torch's internal operators "
+          "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...), and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "
           "are loaded)")  # the rules of every worker (kit/worker/seal.py, rules.seal_operators)
 RULE_SUMMARY = {

@@ -357,27 +357,58 @@ _MEMORY_OPS = ("set_", "set", "segment_reduce", "_nested_view_from_jagged", "_ne
 _MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
 
 
+# torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
+# prims, quantized, distributed, test and debug operators): some trust the offsets and sizes they
+# are given (inductor::_reinterpret_tensor is a view at any address), some compute an exercise's
+# answer under another name (mkl::_mkl_linear). Denied by default, on every key, in every worker;
+# an exercise's own rules then name the ones they forbid (a quantized conv is "convolution").
+_PUBLIC_NAMESPACES = ("aten", "profiler")  # profiler: record_function, which optimizers call
+
+
+def _kernel_keys(full):
+    """The dispatch keys op `full` has a kernel for, read from torch's own dump of it."""
+    import re
+    keys = []
+    for line in torch._C._dispatch_dump(full).splitlines():
+        found = re.match(r"^(\w+)(?:\[alias\])?: registered at", line)
+        if found and found.group(1) != "debug":
+            keys.append(found.group(1))
+    return keys
+
+
 def _checked_reshape_alias(tensor, size, stride):
     return torch.ops.aten.as_strided.default(tensor, size, stride)  # refuses a view outside the storage
 
 
 def seal_operators(forbidden):
-    """In the zygote: the raw-memory operators end any worker that calls them ("memory")."""
+    """In the zygote, for every worker: the raw-memory operators end a worker that calls them
+    ("memory"), and so do torch's internal ones ("internal")."""
     ban = _make_ban("memory", forbidden)
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
+    internal = _make_ban("internal", forbidden)
+    libraries = {"aten": lib}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": yes
         for full in torch._C._dispatch_get_all_op_names():
-            if not full.startswith("aten::"):
+            ns, _, name = full.partition("::")
+            if ns not in _PUBLIC_NAMESPACES:
+                other = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
+                for key in _kernel_keys(full):
+                    try:
+                        other.impl(name, key, internal, False)
+                    except RuntimeError:
+                        pass  # a key that takes no Python kernel
                 continue
-            name = full[6:]
+            if ns != "aten":
+                continue
             wanted = keys if name.split(".")[0] in _MEMORY_OPS else _MEMORY_KEYS
             for key in wanted:
                 if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
                     lib.impl(name, key, ban, False)
         lib.impl("_reshape_alias", "CPU", _checked_reshape_alias, False)
-    _leak(lib)
+    for library in libraries.values():
+        _leak(library)
 
 
 def _leak(obj):

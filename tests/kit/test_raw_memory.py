@@ -255,3 +255,44 @@ def test_the_hooks_call_no_method_of_student_objects(zygote, tmp_path, route):
     finally:
         box.close()
     assert outcome.kind == "value" and not set(outcome.value) & {"_audit", "_profile", "_plain"}, outcome
+
+
+# torch's internal operators (a fourth outside attacker read and wrote memory at any address with
+# inductor::_reinterpret_tensor, then switched the profile hook's rules off: sgd 14/14 with torch.optim)
+INTERNAL = {
+    "inductor::_reinterpret_tensor": "t = torch.zeros(16, dtype=torch.uint8)\n"
+                                     "return torch.ops.inductor._reinterpret_tensor(t, [48], [1], 64).sum().item()",
+    "inductor::_alloc_from_pool": "t = torch.zeros(16, dtype=torch.uint8)\n"
+                                  "return torch.ops.inductor._alloc_from_pool(t, 0, torch.uint8, [16], [1]).sum().item()",
+    "inductor::resize_storage_bytes_": "t = torch.zeros(1 << 10)\nkeep = t[:]\n"
+                                       "torch.ops.inductor.resize_storage_bytes_(t, 16)\nreturn keep.shape[0]",
+    "mkl::_mkl_linear (a linear layer under another name)": (
+        "w = torch.ones(3, 2)\npacked = torch.ops.mkl._mkl_reorder_linear_weight(w, 1)\n"
+        "return torch.ops.mkl._mkl_linear(torch.ones(1, 2), packed, w, torch.zeros(3), 1).tolist()"),
+}
+
+
+@pytest.mark.parametrize("route", list(INTERNAL))
+def test_torchs_internal_operators_end_the_worker(worker, route):
+    run_apart(INTERNAL[route])  # torch runs them (the first reads 48 bytes past a 16-byte tensor)
+    outcome = worker(INTERNAL[route])
+    assert outcome.kind == "forbidden" and outcome.events == ["internal"], outcome
+
+
+def test_every_internal_operator_has_only_the_ban(worker):
+    """Denied by default: every kernel of every operator outside torch.ops.aten (and profiler's)
+    is the ban, registered from Python (torch's dump says /dev/null for those)."""
+    code = """
+import re
+left = []
+for name in torch._C._dispatch_get_all_op_names():
+    if name.split("::")[0] in ("aten", "profiler"):
+        continue
+    for line in torch._C._dispatch_dump(name).splitlines():
+        if re.match(r"^\\w+(\\[alias\\])?: registered at", line) and not line.startswith("debug:") \\
+                and "/dev/null:0" not in line:
+            left.append(name + " " + line.split(":")[0])
+return left
+"""
+    outcome = worker(code)
+    assert outcome.kind == "value" and outcome.value == [], outcome
