@@ -285,8 +285,7 @@ def main():
         if sandboxed:
             raise  # the zygote ends and its output says why: no trusted grade without the seal
     import gc
-    gc.collect()
-    gc.freeze()  # what every worker shares is never collected, or copied to be collected
+    gc.freeze()  # what every worker shares is never examined by the collector, so never copied for it
     sock.send(b"ready")
     zygote(sock, config, sandboxed)
 
