@@ -58,7 +58,9 @@ def install_rules():
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_REFUSED = types.MappingProxyType({
+# (event, why) pairs, kept in tuples: no rule state may be a mapping, since a mappingproxy hands
+# its dict to any object it is compared with (proxy == obj calls obj.__eq__(the dict))
+_REFUSED = tuple({
     "sys.setprofile": "replacing the grader's guards", "sys.settrace": "replacing the grader's guards",
     # CPython runs audit hooks with tracing off: code in a student's hook would pass unseen by the profile hook
     "sys.addaudithook": "replacing the grader's guards",
@@ -75,9 +77,9 @@ _REFUSED = types.MappingProxyType({
     "os.mkdir": "changing files", "os.chmod": "changing files", "os.chown": "changing files",
     "os.link": "changing files", "os.symlink": "changing files", "os.truncate": "changing files",
     "os.utime": "changing files", "shutil.rmtree": "changing files", "shutil.move": "changing files",
-})
-_GUARDS_ONLY = types.MappingProxyType({k: v for k, v in _REFUSED.items() if v in (
-    "replacing the grader's guards", "searching the grader's objects", "making code objects")})
+}.items())
+_GUARDS_ONLY = tuple((k, v) for k, v in _REFUSED if v in (
+    "replacing the grader's guards", "searching the grader's objects", "making code objects"))
 _STATE = frozenset(("__code__", "__defaults__", "__kwdefaults__"))
 
 
@@ -94,7 +96,7 @@ _text = types.MethodType(_plain, (issubclass, type, str, str.__str__))
 
 # The audit hook's state, a plain tuple (see _forbidden), in this order:
 _AUDIT_STATE = ("refused", "solutions", "guards", "loaded", "files", "forbidden", "write_flags", "realpath",
-                "sep", "fspath", "state_names", "id", "type", "bytes", "code", "error", "policing", "text")
+                "sep", "fspath", "state_names", "id", "type", "bytes", "code", "error", "policing", "text", "reasons")
 
 
 def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top to bottom)
@@ -105,7 +107,8 @@ def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top 
             raise s[15]("not allowed while grading: reading the grader's guards")
         return
     if event in s[0]:
-        raise s[15](f"not allowed while grading: {s[0][event]} ({event})")
+        why = next(reason for name, reason in s[18] if name == event)
+        raise s[15](f"not allowed while grading: {why} ({event})")
     if event == "object.__setattr__":
         if s[11](args[0]) in s[2]:
             raise s[15]("not allowed while grading: replacing the grader's guards")
@@ -159,14 +162,16 @@ def harden(forbid, solutions_dir, sandboxed=False):
     prepared, _PREPARED = _PREPARED, None
     forbid = frozenset(forbid) & RULES
     codes, c_names, prefixes = rules.arm(prepared, forbid, _forbidden)
-    if codes or c_names or prefixes:
-        sys.setprofile(types.MethodType(rules._profile, (codes, c_names, _forbidden, id, getattr, prefixes,
-                                                         str.startswith)))
+    if any(ids for _, ids in codes) or any(names for _, names in c_names) or prefixes:
+        sys.setprofile(types.MethodType(rules._profile, (
+            frozenset(i for _, ids in codes for i in ids), frozenset(n for _, names in c_names for n in names),
+            _forbidden, id, getattr, prefixes, str.startswith, codes, c_names)))
     guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden, _plain, _text)))
     files = prepared.files
     for name in ("guards", "rules"):
         sys.modules.pop(name, None)
-    state = {"refused": _GUARDS_ONLY if sandboxed else _REFUSED,
+    refused = _GUARDS_ONLY if sandboxed else _REFUSED
+    state = {"refused": frozenset(name for name, _ in refused), "reasons": refused,
              "solutions": os.path.realpath(solutions_dir) if solutions_dir else "",
              "guards": guards, "loaded": frozenset(sys.modules) | {"guards", "rules"}, "files": files,
              "forbidden": _forbidden, "write_flags": _WRITE_FLAGS, "realpath": os.path.realpath, "sep": os.sep,

@@ -461,12 +461,11 @@ def arm(prepared, forbid, forbidden):
     if "autograd" in forbid:
         _grad_switch(False)  # grad mode off, then the switch only turns it off
         _grad_switch.__kwdefaults__ = {**_grad_switch.__kwdefaults__, "_ban": _make_ban("autograd", forbidden)}
-    codes = {}
-    for family in forbid:
-        codes.update(prepared.codes.get(family, {}))
-    c_names = {name: family for family in forbid for name in prepared.c_names.get(family, ())}
+    # tuples and frozensets only: a mapping would hand its dict to whatever it is compared with
+    codes = tuple((family, frozenset(prepared.codes.get(family, {}))) for family in sorted(forbid))
+    c_names = tuple((family, frozenset(prepared.c_names.get(family, ()))) for family in sorted(forbid))
     prefixes = tuple((path, family) for family in forbid for path in _library_paths(family))
-    return types.MappingProxyType(codes), types.MappingProxyType(c_names), prefixes
+    return codes, c_names, prefixes
 
 
 def _library_paths(family):
@@ -480,20 +479,26 @@ def _library_paths(family):
 
 
 def _profile(s, frame, event, arg):
-    """The profile hook, bound to (codes, c_names, forbidden, id, getattr, prefixes, str.startswith)
-    by guards.harden. It runs with tracing off, so it calls no method of student objects (a code
-    object's file name may be a str subclass: str.startswith reads it as a plain str)."""
+    """The profile hook, bound by guards.harden to (banned code ids, banned C function names,
+    forbidden, id, getattr, prefixes, str.startswith, ((family, code ids), ...), ((family, names),
+    ...)): immutable all through, reachable as it is through sys.getprofile(). It runs with tracing
+    off, so it calls no method of student objects (a code object's file name may be a str
+    subclass: str.startswith reads it as a plain str)."""
     if event == "call":
-        family = s[0].get(s[3](frame.f_code))
-        if family is not None:
-            s[2](family)
+        code = s[3](frame.f_code)
+        if code in s[0]:
+            for family, ids in s[7]:
+                if code in ids:
+                    s[2](family)
         for prefix, family in s[5]:
             if s[6](frame.f_code.co_filename, prefix):
                 s[2](family)
     elif event == "c_call":
-        family = s[1].get(s[4](arg, "__name__", None))
-        if family is not None:
-            s[2](family)
+        name = s[4](arg, "__name__", None)
+        if name in s[1]:
+            for family, names in s[8]:
+                if name in names:
+                    s[2](family)
 
 
 # Where a family's forbidden Python code lives on disk: hidden from a worker under that rule

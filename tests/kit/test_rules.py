@@ -465,7 +465,34 @@ def test_the_guards_keep_no_mutable_state():
         for value in (f.__defaults__ or ()):
             assert not isinstance(value, (dict, list, set, bytearray)), (f.__name__, type(value))
     assert isinstance(guards._forbidden, types.MethodType) and type(guards._forbidden.__self__) is tuple
-    assert isinstance(guards._REFUSED, types.MappingProxyType) and isinstance(guards._GUARDS_ONLY, types.MappingProxyType)
+    # no mapping at all: a mappingproxy hands its dict to any object it is compared with
+    assert type(guards._REFUSED) is tuple and type(guards._GUARDS_ONLY) is tuple
+
+
+# A mappingproxy compared with a student's object calls obj.__eq__(the proxy's dict): the rules'
+# tables were such proxies, reachable through sys.getprofile() and the guards' globals.
+BY_COMPARISON = {
+    "the profile hook's tables": "for table in sys.getprofile().__self__:\n    table == Leak()",
+    "the audit hook's refusals, through the guards' globals": (
+        "g = sys.getprofile().__self__[2].__func__.__globals__\n"
+        "for name in ('_REFUSED', '_GUARDS_ONLY'):\n    g[name] == Leak()"),
+}
+
+
+@pytest.mark.parametrize("route", list(BY_COMPARISON))
+def test_rule_tables_cannot_be_had_by_comparison(grade, submission, route):
+    """A mapping in the rules' state, handed out by ==, then emptied: torch.optim's SGD then passed
+    unseen (14/14 before the tables became tuples and frozensets)."""
+    source = ("import sys\nleaked = []\nclass Leak:\n    def __eq__(self, other):\n"
+              "        leaked.append(other)\n        return False\n"
+              "try:\n" + indent(BY_COMPARISON[route]) + "except BaseException:\n    pass\n"
+              "for table in leaked:\n    if isinstance(table, dict):\n        table.clear()\n"
+              "try:\n    sys.setprofile(None)\nexcept BaseException:\n    pass\n"
+              "SGD = torch.optim.SGD\n")
+    report = grade(submission({"optim": source}), exercises=["sgd"])
+    sgd = exercise(report, "sgd")
+    assert sgd.score == 0 and sgd.first_failure.message.startswith(M.FORBIDDEN["torch.optim"]), \
+        sgd.first_failure.message
 
 
 # -- no GPU ---------------------------------------------------------------------------------------------
