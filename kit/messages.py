@@ -43,7 +43,9 @@ FORBIDDEN = {
               "loss or log_softmax operator): that is the answer "
               "itself; write it from tensor operations (exp, log, max, gather, mean)",
     "memory": "used a tool that reads or writes memory outside a tensor's own (Tensor.set_, sparse or "
-              "nested tensors, segment_reduce): grading does not allow them; "
+              "nested tensors, segment_reduce, batch norm's running statistics, torch.cummax/cummin, fused "
+              "optimizer kernels, or another operator that writes into tensors it does not check): "
+              "grading does not allow them; "
               "index, slice, view and reshape instead",
     "internal": "called one of torch's internal operators (torch.ops.inductor, mkl, prims, quantized, "
                 "static_runtime, ...: anything outside torch.ops.aten): grading allows torch's public operators only",
@@ -112,7 +114,9 @@ DIFFERS_WHERE_ZERO = "all where torch's value is 0"
 # rule in kit/worker/contract.py: exactly what rules.py enforces where an exercise forbids it.
 NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy array made from an address "
           "(`__array_interface__`), `as_strided` past an array's memory, torch's storage-pointer functions, "
-          "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, torch's internal operators "
+          "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, batch norm's running statistics, "
+          "`torch.cummax`/`cummin`, fused optimizer kernels (every operator that writes into a tensor argument "
+          "torch does not shape), torch's internal operators "
           "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...), and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "
           "are loaded)")  # the rules of every worker (kit/worker/seal.py, rules.seal_operators)

@@ -355,6 +355,27 @@ OP_BANS = {}  # family -> ((namespace, operator, dispatch key), ...): set once i
 # tool inside einsum, so it is not banned but checked, as as_strided is.
 _MEMORY_OPS = ("set_", "set", "segment_reduce", "_nested_view_from_jagged", "_nested_view_from_jagged_copy")
 _MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
+# And by what an operator's schema says: every operator that writes into a tensor argument other
+# than self and out= (which torch shapes itself), as _cummax_helper does with no shape check (an
+# outside attacker wrote 8 bytes anywhere with it), and every batch norm that updates running
+# statistics (their sizes are not checked either). These write into what they are given.
+_WRITES_CHECKED = ("_no_grad_fill_", "_no_grad_normal_", "_no_grad_uniform_", "_no_grad_zero_",  # their tensor is self
+                   "rrelu_with_noise", "rrelu_with_noise_")  # checks noise's shape
+
+
+def _writes_unchecked():
+    """aten operator names whose schema writes a tensor argument torch does not shape for it."""
+    names = set()
+    for schema in torch._C._jit_get_all_schemas():
+        if not schema.name.startswith("aten::"):
+            continue
+        name = schema.name[6:]
+        for arg in schema.arguments:
+            written = arg.alias_info is not None and arg.alias_info.is_write and not arg.kwarg_only
+            if (written and arg.name != "self" and "Tensor" in str(arg.type)) \
+                    or arg.name in ("running_mean", "running_var"):
+                names.add(name)
+    return names - set(_WRITES_CHECKED)
 
 
 # torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
@@ -386,6 +407,7 @@ def seal_operators(forbidden):
     ban = _make_ban("memory", forbidden)
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
+    memory_ops = set(_MEMORY_OPS) | _writes_unchecked()
     internal = _make_ban("internal", forbidden)
     libraries = {"aten": lib}
     with warnings.catch_warnings():
@@ -402,7 +424,7 @@ def seal_operators(forbidden):
                 continue
             if ns != "aten":
                 continue
-            wanted = keys if name.split(".")[0] in _MEMORY_OPS else _MEMORY_KEYS
+            wanted = keys if name.split(".")[0] in memory_ops else _MEMORY_KEYS
             for key in wanted:
                 if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
                     lib.impl(name, key, ban, False)

@@ -4,6 +4,7 @@ With raw memory, student code could rewrite any rule kept inside the worker. Eac
 attack twice: here, in the kit's own process, where nothing is sealed -- showing that the attack
 is real and that the defence, not chance, is what stops it -- and in a grading worker.
 """
+import os
 import subprocess
 import sys
 import textwrap
@@ -150,12 +151,22 @@ def test_a_storage_cannot_be_made_from_an_address(worker):
 
 
 @pytest.mark.parametrize("code", [
+    # writes 8 bytes at a stride torch never checks against the view (a fifth outside attacker's route
+    # to full memory access, then to torch.optim in sgd and im2col in conv2d, 14/14 each)
+    "big = torch.zeros(1 << 10, dtype=torch.int64)\nview = big[:1].as_strided([1], [1])\n"
+    "torch.ops.aten._cummax_helper(torch.tensor([0, 7]), view, torch.zeros(1, dtype=torch.int64), 0)\n"
+    "return big[1].item()",
+    # running statistics of 1 element for 8 channels: written past their end
+    "big = torch.zeros(64)\n"
+    "torch.ops.aten._native_batch_norm_legit(torch.randn(4, 8), None, None, big[:1], big[:1], True, 0.1, 1e-5)\n"
+    "return big.sum().item()",
+    "return torch.cummax(torch.tensor([1.0, 3.0, 2.0]), 0).values.tolist()",
     "t = torch.zeros(4)\nreturn torch.empty(0).set_(t.untyped_storage(), 1 << 20, (4,), (1,)).sum().item()",
     "return torch.sparse_coo_tensor(torch.tensor([[3]]), torch.tensor([1.0]), (4,)).to_dense().sum().item()",
     "return torch.segment_reduce(torch.zeros(3), 'sum', lengths=torch.tensor([3]), unsafe=True).sum().item()",
 ])
 def test_operators_that_reach_outside_a_tensor_end_the_worker(worker, code):
-    run_here(code)  # torch itself lets them run (with these arguments they stay inside, here)
+    run_apart(code)  # torch itself lets them run
     outcome = worker(code)
     assert outcome.kind == "forbidden" and outcome.events == ["memory"], outcome
 
@@ -296,3 +307,19 @@ return left
 """
     outcome = worker(code)
     assert outcome.kind == "value" and outcome.value == [], outcome
+
+
+def test_the_operators_that_write_unchecked_are_found_by_their_schema():
+    """Not a list of names: every aten operator whose schema writes a tensor argument other than
+    self or out= (or updates batch norm's running statistics), but for the few that check theirs."""
+    import sys as _sys
+    from kit_support import ROOT
+    _sys.path.insert(0, os.path.join(ROOT, "kit", "worker"))
+    try:
+        import rules
+    finally:
+        _sys.path.pop(0)
+    found = rules._writes_unchecked()
+    assert {"_cummax_helper", "_cummin_helper", "native_batch_norm", "_native_batch_norm_legit", "batch_norm",
+            "_fused_adam_", "_fused_sgd_"} <= found
+    assert not found & {"add_", "copy_", "index_put_", "scatter_", "_no_grad_uniform_"}
