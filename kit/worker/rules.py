@@ -152,7 +152,8 @@ def _walk(obj, filename, out, seen):
 
 
 def _code(code, filename, out):
-    if code.co_filename == filename:
+    """filename: a file, or a folder (ending in a separator) whose every file counts."""
+    if code.co_filename == filename or (filename.endswith(("/", "\\")) and code.co_filename.startswith(filename)):
         out.append(code)
         for const in code.co_consts:
             if isinstance(const, _CODE):
@@ -181,8 +182,16 @@ def _family_codes(spec):
 
 
 def _optim_codes():
-    spec = {name: None for name in list(sys.modules) if name == "torch.optim" or name.startswith("torch.optim.")}
-    return _family_codes(spec)
+    """Every code object defined anywhere in torch/optim/, reachable from any of its modules: by the
+    folder, not by __module__ (torch.optim's classes say "torch.optim" while their code lives in
+    _adafactor.py, say: Adafactor and Muon were missed that way)."""
+    import os
+    folder = os.path.dirname(sys.modules["torch.optim"].__file__) + os.sep
+    out, seen = [], set()
+    for name in [m for m in list(sys.modules) if m == "torch.optim" or m.startswith("torch.optim.")]:
+        for value in list(vars(sys.modules[name]).values()):
+            _walk(value, folder, out, seen)
+    return out
 
 
 def _make_stub(original, name):

@@ -383,6 +383,18 @@ def zero_grad(params, set_to_none=True):
     assert test.status == "failed" and test.message.startswith(M.FORBIDDEN["torch.optim"]), test.message
 
 
+@pytest.mark.parametrize("cls", ["Adafactor", "Muon"])
+def test_torch_optim_classes_that_name_another_module_are_caught(grade, submission, cls):
+    """Adafactor's and Muon's code lives in torch/optim/_adafactor.py and _muon.py while their
+    __module__ says torch.optim: collected by folder, not by __module__ (an outside attacker saw them missing)."""
+    source = (f"def zero_grad(params, set_to_none=True):\n    params = list(params)\n"
+              f"    torch.optim.{cls}([torch.zeros(2, 2, requires_grad=True)])\n"
+              f"    for p in params:\n        p.grad = None")
+    report = grade(submission({"optim": source}), exercises=["zero_grad"])
+    failed = [t for t in exercise(report, "zero_grad").tests if t.status == "failed"]
+    assert failed and all(t.message.startswith(M.FORBIDDEN["torch.optim"]) for t in failed), failed
+
+
 def test_torch_optim_is_caught_in_zero_grad(grade, submission):
     source = '''
 import types
