@@ -387,8 +387,9 @@ def zero_grad(params, set_to_none=True):
 def test_torch_optim_classes_that_name_another_module_are_caught(grade, submission, cls):
     """Adafactor's and Muon's code lives in torch/optim/_adafactor.py and _muon.py while their
     __module__ says torch.optim: collected by folder, not by __module__ (an outside attacker saw them missing)."""
+    args = {"Adafactor": "None, {'params': []}, [], [], [], [], [], []", "Muon": "None, {'params': []}, [], [], []"}[cls]
     source = (f"def zero_grad(params, set_to_none=True):\n    params = list(params)\n"
-              f"    torch.optim.{cls}([torch.zeros(2, 2, requires_grad=True)])\n"
+              f"    torch.optim.{cls}._init_group({args})  # its own code only, no base class's\n"
               f"    for p in params:\n        p.grad = None")
     report = grade(submission({"optim": source}), exercises=["zero_grad"])
     failed = [t for t in exercise(report, "zero_grad").tests if t.status == "failed"]
