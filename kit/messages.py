@@ -119,7 +119,7 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
           "torch does not shape), torch's internal operators "
           "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...), and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "
-          "are loaded)")  # the rules of every worker (kit/worker/seal.py, rules.seal_operators)
+          "are loaded)")  # the rules of every worker (kit/worker/seal.py)
 RULE_SUMMARY = {
     "autograd": "autograd, every route: `Tensor.backward`, `torch.autograd.grad`/`backward`/`functional`, "
                 "the engine however it is reached, forward-mode dual tensors, `torch.func` (`grad`, `vjp`, "

@@ -54,7 +54,8 @@ def install_rules():
     import rules
     global _PREPARED
     _PREPARED = rules.prepare()
-    rules.seal_operators(_forbidden)
+    import seal
+    seal.operators(_forbidden)
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC

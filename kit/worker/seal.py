@@ -13,7 +13,7 @@ loses the native code that does that, before any student code runs:
     and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
   - sharing memory in ways that let its owner free it under the other side (DLPack, torch.frombuffer,
     numpy's ndarray.resize and __setstate__: see _TRAPPED);
-and rules.py (seal_operators) bans the operators that read or write outside a tensor's memory
+and operators() below bans the operators that read or write outside a tensor's memory
 (Tensor.set_, sparse and nested tensors, segment_reduce's unsafe mode) and checks the views
 _reshape_alias makes.
 
@@ -203,3 +203,96 @@ def _as_strided(x, shape=None, strides=None, subok=False, writeable=True):
     if not writeable or not x.flags.writeable:
         view.flags.writeable = False
     return view
+
+
+# -- operators: torch's own kernels that reach outside a tensor -------------------------------------
+
+# Operators that read or write outside a tensor's memory when asked to (torch does not check):
+# set_ at any offset and stride, segment_reduce's unsafe mode, and sparse and nested tensors,
+# whose indices are trusted when made. Banned in every worker, whatever its rules (this module's
+# docstring says why). _reshape_alias (a view at any stride) is torch's own
+# tool inside einsum, so it is not banned but checked, as as_strided is.
+_MEMORY_OPS = ("set_", "set", "segment_reduce", "_nested_view_from_jagged", "_nested_view_from_jagged_copy")
+_MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
+# And by what an operator's schema says: every operator that writes into a tensor argument other
+# than self and out= (which torch shapes itself), as _cummax_helper does with no shape check (an
+# outside attacker wrote 8 bytes anywhere with it), and every batch norm that updates running
+# statistics (their sizes are not checked either). These write into what they are given.
+_WRITES_CHECKED = ("_no_grad_fill_", "_no_grad_normal_", "_no_grad_uniform_", "_no_grad_zero_",  # their tensor is self
+                   "rrelu_with_noise", "rrelu_with_noise_")  # checks noise's shape
+
+
+def _writes_unchecked():
+    """aten operator names whose schema writes a tensor argument torch does not shape for it."""
+    import torch
+    names = set()
+    for schema in torch._C._jit_get_all_schemas():
+        if not schema.name.startswith("aten::"):
+            continue
+        name = schema.name[6:]
+        for arg in schema.arguments:
+            written = arg.alias_info is not None and arg.alias_info.is_write and not arg.kwarg_only
+            if (written and arg.name != "self" and "Tensor" in str(arg.type)) \
+                    or arg.name in ("running_mean", "running_var"):
+                names.add(name)
+    return names - set(_WRITES_CHECKED)
+
+
+# torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
+# prims, quantized, distributed, test and debug operators): some trust the offsets and sizes they
+# are given (inductor::_reinterpret_tensor is a view at any address), some compute an exercise's
+# answer under another name (mkl::_mkl_linear). Denied by default, on every key, in every worker;
+# an exercise's own rules then name the ones they forbid (a quantized conv is "convolution").
+_PUBLIC_NAMESPACES = ("aten", "profiler")  # profiler: record_function, which optimizers call
+
+
+def _kernel_keys(full):
+    """The dispatch keys op `full` has a kernel for, read from torch's own dump of it."""
+    import re
+
+    import torch
+    keys = []
+    for line in torch._C._dispatch_dump(full).splitlines():
+        found = re.match(r"^(\w+)(?:\[alias\])?: registered at", line)
+        if found and found.group(1) != "debug":
+            keys.append(found.group(1))
+    return keys
+
+
+def operators(forbidden):
+    """In the zygote, for every worker: the raw-memory operators end a worker that calls them
+    ("memory"), and so do torch's internal ones ("internal")."""
+    from rules import _OP_KEYS, _leak, _make_ban
+    import torch
+    import warnings
+    ban = _make_ban("memory", forbidden)
+    lib = torch._C._dispatch_library("IMPL", "aten", "")
+    keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
+    memory_ops = set(_MEMORY_OPS) | _writes_unchecked()
+    internal = _make_ban("internal", forbidden)
+    libraries = {"aten": lib}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": yes
+        for full in torch._C._dispatch_get_all_op_names():
+            ns, _, name = full.partition("::")
+            if ns not in _PUBLIC_NAMESPACES:
+                other = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
+                for key in _kernel_keys(full):
+                    try:
+                        other.impl(name, key, internal, False)
+                    except RuntimeError:
+                        pass  # a key that takes no Python kernel
+                continue
+            if ns != "aten":
+                continue
+            wanted = keys if name.split(".")[0] in memory_ops else _MEMORY_KEYS
+            for key in wanted:
+                if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
+                    lib.impl(name, key, ban, False)
+        as_strided = torch.ops.aten.as_strided.default
+
+        def checked_reshape_alias(tensor, size, stride):  # a closure: reachable from no Python object
+            return as_strided(tensor, size, stride)  # refuses a view outside the storage
+        lib.impl("_reshape_alias", "CPU", checked_reshape_alias, False)
+    for library in libraries.values():
+        _leak(library)

@@ -1,4 +1,4 @@
-"""Nothing in a worker turns a number into memory (kit/worker/seal.py, jail.lock, rules.seal_operators).
+"""Nothing in a worker turns a number into memory (kit/worker/seal.py, jail.lock).
 
 With raw memory, student code could rewrite any rule kept inside the worker. Each test runs an
 attack twice: here, in the kit's own process, where nothing is sealed -- showing that the attack
@@ -316,10 +316,10 @@ def test_the_operators_that_write_unchecked_are_found_by_their_schema():
     from kit_support import ROOT
     _sys.path.insert(0, os.path.join(ROOT, "kit", "worker"))
     try:
-        import rules
+        import seal
     finally:
         _sys.path.pop(0)
-    found = rules._writes_unchecked()
+    found = seal._writes_unchecked()
     assert {"_cummax_helper", "_cummin_helper", "native_batch_norm", "_native_batch_norm_legit", "batch_norm",
             "_fused_adam_", "_fused_sgd_"} <= found
     assert not found & {"add_", "copy_", "index_put_", "scatter_", "_no_grad_uniform_"}
