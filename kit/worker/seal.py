@@ -212,7 +212,8 @@ def _as_strided(x, shape=None, strides=None, subok=False, writeable=True):
 # whose indices are trusted when made. Banned in every worker, whatever its rules (this module's
 # docstring says why). _reshape_alias (a view at any stride) is torch's own
 # tool inside einsum, so it is not banned but checked, as as_strided is.
-_MEMORY_OPS = ("set_", "set", "segment_reduce", "_nested_view_from_jagged", "_nested_view_from_jagged_copy")
+_MEMORY_OPS = ("set_", "set", "segment_reduce", "_segment_reduce_backward", "_nested_view_from_jagged",
+               "_nested_view_from_jagged_copy")
 _MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
 # And by what an operator's schema says: every operator that writes into a tensor argument other
 # than self and out= (which torch shapes itself), as _cummax_helper does with no shape check (an
@@ -222,8 +223,20 @@ _WRITES_CHECKED = ("_no_grad_fill_", "_no_grad_normal_", "_no_grad_uniform_", "_
                    "rrelu_with_noise", "rrelu_with_noise_")  # checks noise's shape
 
 
+# And the derivative kernels that take the indices a forward pass saved (pooling's argmax,
+# embedding bags' offsets, CTC's lengths, segment lengths): they trust them, and indices can be
+# anything -- passed directly, or changed through .data under autograd's version counter (a sixth
+# outside attacker read and wrote any address with two of them). Not the composites of gather,
+# scatter and index_add, which check their indices (autograd through x.max(dim) uses them).
+_INDEX_ARGS = ("indices", "offset2bag", "bag_size", "max_indices", "maximum_indices", "offsets", "lengths",
+               "argmax", "targets", "target_lengths", "input_lengths", "index")
+_INDICES_CHECKED = ("gather_backward", "index_select_backward", "value_selecting_reduction_backward",
+                    "cummaxmin_backward")
+
+
 def _writes_unchecked():
-    """aten operator names whose schema writes a tensor argument torch does not shape for it."""
+    """aten operator names whose schema writes a tensor argument torch does not shape for it,
+    or that are derivative kernels trusting the indices they are given."""
     import torch
     names = set()
     for schema in torch._C._jit_get_all_schemas():
@@ -232,10 +245,11 @@ def _writes_unchecked():
         name = schema.name[6:]
         for arg in schema.arguments:
             written = arg.alias_info is not None and arg.alias_info.is_write and not arg.kwarg_only
-            if (written and arg.name != "self" and "Tensor" in str(arg.type)) \
-                    or arg.name in ("running_mean", "running_var"):
+            tensor = "Tensor" in str(arg.type)
+            if (written and arg.name != "self" and tensor) or arg.name in ("running_mean", "running_var") \
+                    or ("backward" in name and tensor and arg.name in _INDEX_ARGS):
                 names.add(name)
-    return names - set(_WRITES_CHECKED)
+    return names - set(_WRITES_CHECKED) - set(_INDICES_CHECKED)
 
 
 # torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
