@@ -44,7 +44,7 @@ FORBIDDEN = {
               "itself; write it from tensor operations (exp, log, max, gather, mean)",
     "memory": "used a tool that reads or writes memory outside a tensor's own (Tensor.set_, sparse or "
               "nested tensors, segment_reduce, batch norm's running statistics, torch.cummax/cummin, fused "
-              "optimizer kernels, derivative kernels given indices (max pooling's, embeddings', CTC's), or "
+              "optimizer kernels, torch's derivative kernels (but activations', losses' and softmax's), or "
               "another operator that writes into tensors it does not check): "
               "grading does not allow them; "
               "index, slice, view and reshape instead",
@@ -117,7 +117,7 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
           "(`__array_interface__`), `as_strided` past an array's memory, torch's storage-pointer functions, "
           "`Tensor.set_`, sparse and nested tensors, `segment_reduce(unsafe=True)`, batch norm's running statistics, "
           "`torch.cummax`/`cummin`, fused optimizer kernels (every operator that writes into a tensor argument "
-          "torch does not shape), derivative kernels that take indices (max pooling's, embeddings', CTC's), "
+          "torch does not shape), torch's derivative kernels but activations', losses' and softmax's, "
           "torch's internal operators "
           "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...), and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "

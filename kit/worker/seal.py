@@ -232,6 +232,22 @@ _INDEX_ARGS = ("indices", "offset2bag", "bag_size", "max_indices", "maximum_indi
                "argmax", "targets", "target_lengths", "input_lengths", "index")
 _INDICES_CHECKED = ("gather_backward", "index_select_backward", "value_selecting_reduction_backward",
                     "cummaxmin_backward")
+# Derivative kernels trust what autograd saved for them, and student code can call them with
+# anything: a seventh outside attacker overflowed _weight_norm_interface_backward's output, and
+# _pdist/_cdist/grid_sampler's read past theirs. So every derivative kernel of torch's own (a CPU
+# kernel, not a composite of checked operators) is banned in every worker, but for these, which
+# autograd needs through the exercises' operations and which shape-check (TensorIterator) all
+# they are given: activations', losses', softmax's, dropout's.
+_DERIVATIVES_KEPT = ("threshold_backward", "sigmoid_backward", "tanh_backward", "gelu_backward", "silu_backward",
+                     "mish_backward", "elu_backward", "hardtanh_backward", "hardsigmoid_backward",
+                     "hardswish_backward", "hardshrink_backward", "softshrink_backward", "leaky_relu_backward",
+                     "log_sigmoid_backward", "logit_backward", "softplus_backward", "mse_loss_backward",
+                     "huber_loss_backward", "smooth_l1_loss_backward", "binary_cross_entropy_backward",
+                     "nll_loss_backward", "nll_loss2d_backward", "_log_softmax_backward_data",
+                     "_softmax_backward_data", "native_dropout_backward")
+# Private operators found trusting a size another argument implies (the same seventh attacker
+# read any address with _compute_linear_combination; _weight_norm_interface reads a row per row)
+_TRUSTING = ("_compute_linear_combination", "_weight_norm_interface")
 
 
 def _writes_unchecked():
@@ -282,7 +298,11 @@ def operators(forbidden):
     ban = _make_ban("memory", forbidden)
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
-    memory_ops = set(_MEMORY_OPS) | _writes_unchecked()
+    memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | {
+        full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names()
+        if full.startswith("aten::") and "backward" in full and full[6:].split(".")[0] not in _DERIVATIVES_KEPT
+        and "conv" not in full  # convolution's belong to the convolution rule; the capstone's stand-ins use them
+        and torch._C._dispatch_has_kernel_for_dispatch_key(full, "CPU")}
     internal = _make_ban("internal", forbidden)
     libraries = {"aten": lib}
     with warnings.catch_warnings():

@@ -165,6 +165,12 @@ def test_a_storage_cannot_be_made_from_an_address(worker):
     # address, then torch.optim's SGD in sgd, 14/14): harmless indices here, the ban is by schema
     "return torch.ops.aten._embedding_bag_per_sample_weights_backward(torch.ones(1, 1, dtype=torch.float64), "
     "torch.ones(1, 1, dtype=torch.float64), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), 0, -1).tolist()",
+    # a seventh attacker's: a read at any address, and an overflow of a derivative kernel's output
+    "v = torch.zeros(2, 3)\nc = torch.ones(1, 2)\nreturn torch.ops.aten._compute_linear_combination(v, c).tolist()",
+    "w = torch.ones(2, 3)\ng = torch.ones(2, 1)\nn = torch.ones(2, 1)\n"
+    "return [t.shape for t in torch.ops.aten._weight_norm_interface_backward(w, w, g, n, 0)]",
+    "x = torch.randn(3, 2, dtype=torch.float64)\nd = torch.pdist(x)\n"
+    "return torch.ops.aten._pdist_backward(torch.ones_like(d), x, 2.0, d).tolist()",
     "g = torch.zeros(1, 1, 2, 2)\ntorch.ops.aten.max_pool2d_with_indices_backward.grad_input(torch.ones(1, 1, 1, 1), "
     "torch.zeros(1, 1, 2, 2), [2, 2], [2, 2], [0, 0], [1, 1], False, torch.tensor([[[[3]]]]), grad_input=g)\n"
     "return g.flatten().tolist()",
@@ -333,3 +339,18 @@ def test_the_operators_that_write_unchecked_are_found_by_their_schema():
     # what honest code and autograd through honest code need stays (they check their indices)
     assert not found & {"add_", "copy_", "index_put_", "scatter_", "_no_grad_uniform_", "gather_backward",
                         "value_selecting_reduction_backward", "nll_loss_backward", "threshold_backward"}
+
+
+def test_derivative_kernels_are_banned_but_those_autograd_needs_here(worker):
+    """Every derivative kernel of torch's own (a CPU kernel) ends the worker, but those autograd
+    needs through the exercises' operations (activations, losses, softmax): loss.backward() on an
+    MLP with cross entropy, and on MSE, still works where autograd is allowed."""
+    code = """
+m = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+x = torch.randn(6, 4)
+torch.nn.functional.cross_entropy(m(x), torch.randint(0, 3, (6,))).backward()
+torch.nn.functional.mse_loss(torch.sigmoid(m(x)), torch.randn(6, 3)).backward()
+return all(p.grad is not None for p in m.parameters())
+"""
+    outcome = worker(code)
+    assert outcome.kind == "value" and outcome.value is True, outcome
