@@ -354,3 +354,17 @@ return all(p.grad is not None for p in m.parameters())
 """
     outcome = worker(code)
     assert outcome.kind == "value" and outcome.value is True, outcome
+
+
+def test_convolutions_are_refused_where_no_exercise_needs_them(grade, submission):
+    """torch's internal convolution kernels trust the shapes they are given (an eighth outside
+    attacker overflowed _slow_conv2d_backward's buffer from the sgd worker, then ran torch.optim's
+    SGD, 14/14): the manifest forbids convolutions in every exercise but cnn, whose stand-ins need them."""
+    from kit_support import MANIFEST
+    assert [e.name for e in MANIFEST.exercises if "convolution" not in e.forbid] == ["cnn"]
+    call = ("x = torch.ones(1, 1, 4, 4, dtype=torch.float64)\nw = torch.ones(1, 1, 3, 3, dtype=torch.float64)\n"
+            "torch.ops.aten._slow_conv2d_backward.output_mask(torch.ones(1, 1, 2, 2, dtype=torch.float64), x, w, "
+            "[3, 3], [1, 1], [0, 0], [True, False, False])\n")
+    report = grade(submission({"optim": call}), exercises=["sgd"])
+    message = report.exercises[0].first_failure.message
+    assert report.exercises[0].score == 0 and "a built-in convolution" in message, message
