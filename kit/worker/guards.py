@@ -162,11 +162,11 @@ def harden(forbid, solutions_dir, sandboxed=False):
     global _PREPARED
     prepared, _PREPARED = _PREPARED, None
     forbid = frozenset(forbid) & RULES
-    codes, c_names, prefixes = rules.arm(prepared, forbid, _forbidden)
+    codes, c_names, prefixes, survivors = rules.arm(prepared, forbid, _forbidden)
     if any(ids for _, ids in codes) or any(names for _, names in c_names) or prefixes:
         sys.setprofile(types.MethodType(rules._profile, (
             frozenset(i for _, ids in codes for i in ids), frozenset(n for _, names in c_names for n in names),
-            _forbidden, id, getattr, prefixes, str.startswith, codes, c_names)))
+            _forbidden, id, getattr, prefixes, str.startswith, codes, c_names, survivors)))  # survivors: kept alive
     guards = prepared.guard_ids | frozenset(map(id, (_forbid, _audit, harden, _plain, _text)))
     files = prepared.files
     for name in ("guards", "rules"):

@@ -130,6 +130,25 @@ _FORWARD_AD_OPS = ("_make_dual", "_make_dual_copy", "_unpack_dual", "_fw_primal"
 _FORWARD_AD_KEYS = ("Autograd", "ADInplaceOrView", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
 
 
+_MET = []  # every function _walk meets while prepare() runs (to find those whose code is banned)
+
+
+def _gone(family, sizes):
+    """{closure size: a code object} for `family`'s banned functions to run instead of their own:
+    they raise, and, being new code objects of their own, the profile hook knows them too."""
+    message = f"not available while grading: {family} is what this exercise forbids"
+    out = {}
+    for n in sizes:
+        names = [f"v{i}" for i in range(n)]
+        source = ("def outer():\n" + "".join(f"    {v} = None\n" for v in names)
+                  + "    def gone(*args, **kwargs):\n" + (f"        ({', '.join(names)},)\n" if n else "")
+                  + f"        raise RuntimeError({message!r})\n    return gone\n")
+        namespace = {}
+        exec(compile(source, f"<{family}: gone from this worker>", "exec"), namespace)
+        out[n] = namespace["outer"]().__code__
+    return out
+
+
 def _walk(obj, filename, out, seen):
     """Every code object of a function, method or class defined in `filename`, nested ones too."""
     if id(obj) in seen:
@@ -145,6 +164,7 @@ def _walk(obj, filename, out, seen):
     if wrapped is not None and not isinstance(obj, type):
         _walk(wrapped, filename, out, seen)
     if isinstance(obj, _FUNCTION):
+        _MET.append(obj)
         _code(obj.__code__, filename, out)
     elif isinstance(obj, type):
         for value in list(vars(obj).values()):
@@ -251,7 +271,7 @@ def _replace_everywhere(replacements):
                 namespace[key] = new
 
 
-_KEEP = ()
+_KEEP = {}  # family -> its banned code objects (kept alive in the zygote: ids stay valid)
 
 
 class Prepared:
@@ -259,10 +279,15 @@ class Prepared:
     forward_ad_ops holds every (operator, key) banned where autograd is: forward mode's, and
     the derivative formulas'."""
 
-    __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids", "files")
+    __slots__ = ("codes", "c_names", "stubs", "autograd_ops", "forward_ad_ops", "guard_ids", "files", "functions",
+                 "weak", "gone")
 
-    def __init__(self, codes, c_names, stubs, autograd_ops, forward_ad_ops, guard_ids, files):
+    def __init__(self, codes, c_names, stubs, autograd_ops, forward_ad_ops, guard_ids, files, functions=None,
+                 weak=None, gone=None):
         self.codes, self.c_names, self.stubs = codes, c_names, stubs
+        # family -> the functions whose code is banned, weak references to those codes, and the
+        # code each such function runs instead in a worker under the rule (arm)
+        self.functions, self.weak, self.gone = functions or {}, weak or {}, gone or {}
         self.autograd_ops, self.forward_ad_ops, self.guard_ids = autograd_ops, forward_ad_ops, guard_ids
         self.files = files  # the source files of every module loaded in the zygote
 
@@ -292,7 +317,13 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
              "torch.optim": tuple(_optim_codes()) + tuple(_family_codes({"torch.nn.modules.module": ("Module.zero_grad",)})),
              "convolution": tuple(_family_codes(_CONV_MODULES))}
     global _KEEP  # the ids below stay valid only while the code objects live
-    _KEEP = tuple(codes.values())
+    _KEEP = dict(codes)
+    import weakref
+    ids = {family: {id(c) for c in cs} for family, cs in codes.items()}
+    functions = {family: tuple({id(f): f for f in _MET if id(f.__code__) in ids[family]}.values()) for family in codes}
+    _MET.clear()
+    weak = {family: tuple(weakref.ref(c) for c in cs) for family, cs in codes.items()}
+    gone = {family: _gone(family, {len(f.__closure__ or ()) for f in functions[family]}) for family in codes}
     stubs, replacements = [], {}
     for module_name, attribute, family in _C_STUBS:
         original = getattr(sys.modules.get(module_name), attribute, None)
@@ -352,7 +383,7 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
     global OP_BANS
     OP_BANS = {family: tuple(bans) for family, bans in op_bans.items()}
     return Prepared(codes, _C_NAMES, tuple(stubs), tuple(autograd_ops), tuple(forward_ad_ops) + tuple(derivative_ops),
-                    guard_ids, files)
+                    guard_ids, files, functions, weak, gone)
 
 
 OP_BANS = {}  # family -> ((namespace, operator, dispatch key), ...): set once in the zygote by prepare()
@@ -409,11 +440,21 @@ def arm(prepared, forbid, forbidden):
     if "autograd" in forbid:
         _grad_switch(False)  # grad mode off, then the switch only turns it off
         _grad_switch.__kwdefaults__ = {**_grad_switch.__kwdefaults__, "_ban": _make_ban("autograd", forbidden)}
+    # The banned Python code itself leaves the worker: each banned function runs a code of its own
+    # instead, and the originals are let go, so that nothing -- not even a write to this process's
+    # memory -- can run torch.optim's SGD, say, here. What something else still holds stays banned.
+    for family in forbid:
+        for function in prepared.functions.get(family, ()):
+            function.__code__ = prepared.gone[family][len(function.__closure__ or ())]
+        _KEEP.pop(family, None)
+    survivors = tuple(c for family in forbid for c in (r() for r in prepared.weak.get(family, ())) if c is not None)
     # tuples and frozensets only: a mapping would hand its dict to whatever it is compared with
-    codes = tuple((family, frozenset(prepared.codes.get(family, {}))) for family in sorted(forbid))
+    codes = tuple((family, frozenset(map(id, prepared.gone.get(family, {}).values()))
+                   | frozenset(id(c) for c in survivors if id(c) in prepared.codes.get(family, {})))
+                  for family in sorted(forbid))
     c_names = tuple((family, frozenset(prepared.c_names.get(family, ()))) for family in sorted(forbid))
     prefixes = tuple((path, family) for family in forbid for path in _library_paths(family))
-    return codes, c_names, prefixes
+    return codes, c_names, prefixes, survivors
 
 
 def _library_paths(family):

@@ -274,9 +274,9 @@ def main():
             importlib.import_module(name)
         except ImportError:
             pass  # not built into this Python
-    guards.install_rules()
     import rules
-    HIDDEN_SOURCES.update(rules.sources())
+    HIDDEN_SOURCES.update(rules.sources())  # first: it imports every module of a hidden package,
+    guards.install_rules()                  # whose functions the rules then find too
     import seal
     global SEAL
     try:

@@ -57,7 +57,7 @@ def test_the_readme_shows_the_tables_the_manifest_generates():
 
 @pytest.mark.parametrize("change, error", [
     (lambda t: t.replace("format = 1\n", ""), "format = 1 expected"),
-    (lambda t: t.replace('forbid = ["layers", ', 'forbid = ["layer", '), "forbids ['layer'], which no worker enforces"),
+    (lambda t: t.replace('forbid = ["layers"]', 'forbid = ["layer"]'), "forbids ['layer'], which no worker enforces"),
     (lambda t: t.replace('name = "forward"\n', 'name = "forward"\npoints = 3\n'), "unknown field(s) ['points']"),
     (lambda t: t.replace("timeout = 10", "timout = 10"), "unknown key(s) ['settings.timout']"),
     (lambda t: t.replace("test_linear = 4", "test_linear = 0"), "every test needs positive points"),

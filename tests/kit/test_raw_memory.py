@@ -356,15 +356,32 @@ return all(p.grad is not None for p in m.parameters())
     assert outcome.kind == "value" and outcome.value is True, outcome
 
 
-def test_convolutions_are_refused_where_no_exercise_needs_them(grade, submission):
-    """torch's internal convolution kernels trust the shapes they are given (an eighth outside
-    attacker overflowed _slow_conv2d_backward's buffer from the sgd worker, then ran torch.optim's
-    SGD, 14/14): the manifest forbids convolutions in every exercise but cnn, whose stand-ins need them."""
-    from kit_support import MANIFEST
-    assert [e.name for e in MANIFEST.exercises if "convolution" not in e.forbid] == ["cnn"]
-    call = ("x = torch.ones(1, 1, 4, 4, dtype=torch.float64)\nw = torch.ones(1, 1, 3, 3, dtype=torch.float64)\n"
-            "torch.ops.aten._slow_conv2d_backward.output_mask(torch.ones(1, 1, 2, 2, dtype=torch.float64), x, w, "
-            "[3, 3], [1, 1], [0, 0], [True, False, False])\n")
-    report = grade(submission({"optim": call}), exercises=["sgd"])
-    message = report.exercises[0].first_failure.message
-    assert report.exercises[0].score == 0 and "a built-in convolution" in message, message
+
+def test_torch_optims_code_is_gone_from_a_worker_under_its_rule(worker, zygote, tmp_path):
+    """Not only guarded: in a worker whose exercise forbids torch.optim, every function of
+    torch/optim/ runs a code of the grader's instead of its own, and the originals are let go --
+    with a write to the worker's memory (an eighth attacker overflowed _slow_conv2d_backward), the
+    profile hook's tables can be emptied, but there is no SGD left to run."""
+    code = """
+import os, sys, types
+folder = os.path.dirname(sys.modules["torch.optim"].__file__)
+codes = []
+for name, module in list(sys.modules.items()):
+    if name == "torch.optim" or name.startswith("torch.optim."):
+        for value in list(vars(module).values()):
+            for f in ([value] + [getattr(v, "__func__", v) for v in vars(value).values()] if isinstance(value, type) else [value]):
+                if isinstance(f, types.FunctionType):
+                    codes.append(f.__code__.co_filename)
+kept = [c.co_filename for c in sys.getprofile().__self__[9]]
+return [sum(f.startswith(folder) for f in codes), len(codes), sum(f.startswith(folder) for f in kept)]
+"""
+    body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
+    folder = build_submission(tmp_path / "s", [("optim", f"def probe():\n{body}")])
+    box = Sandbox(folder, 30, zygote=zygote)
+    try:
+        outcome = box.run(["optim"], "call", forbid=("torch.optim",), module="optim", name="probe")
+    finally:
+        box.close()
+    assert outcome.kind == "value", outcome
+    left, total, kept = outcome.value
+    assert total > 50 and left == 0 and kept == 0, outcome.value
