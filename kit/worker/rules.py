@@ -19,6 +19,9 @@ Layers, from the bottom:
 - the profile hook: a call into a banned Python function ends the worker. Functions are known by
   their code objects' identity (collected in the zygote), so aliases, wrappers, functools.partial
   or map all land on the same code; a direct call of a banned C function is known by its name.
+- absent code: in a worker under a rule, each banned function runs a code of the grader's
+  (_gone) and its original is let go, so the forbidden Python code is not in the worker at all,
+  whatever happened to the hooks; an original something else still holds stays banned by id.
 - stubs: C functions that a C-level wrapper (functools.partial, map, operator.call) could call
   without the profile hook seeing them are replaced, in every module's namespace, by Python stubs.
   In a worker whose rule is on, a stub holds no reference to the original and ends the worker.
