@@ -37,10 +37,11 @@ FORBIDDEN = {
     "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
                    "update the tensors yourself",
     "layers": "used torch's own linear or relu (F.linear, nn.Linear, F.bilinear, torch.relu, F.relu, leaky_relu, elu, "
-              "F.threshold, or another linear map or rectifier operator): "
+              "F.threshold, hardtanh, or another linear map or rectifier operator): "
               "that is the answer itself; write them from tensor operations (x @ weight.T + bias, x.clamp(min=0))",
-    "losses": "used torch's own loss (F.mse_loss, F.huber_loss, F.cross_entropy, F.nll_loss, log_softmax, or another "
-              "loss or log_softmax operator): that is the answer "
+    "losses": "used torch's own loss (F.mse_loss, F.huber_loss, F.cross_entropy, F.nll_loss, log_softmax, "
+              "F.gaussian_nll_loss, a torch.distributions log_prob, or another loss or log_softmax operator): "
+              "that is the answer "
               "itself; write it from tensor operations (exp, log, max, gather, mean)",
     "memory": "used a tool that reads or writes memory outside a tensor's own (Tensor.set_, sparse or "
               "nested tensors, segment_reduce, batch norm's running statistics, torch.cummax/cummin, fused "
@@ -137,9 +138,11 @@ RULE_SUMMARY = {
                    "`sympy` or `mpmath` (multiplying polynomials convolves their coefficients)",
     "layers": "torch's own linear maps and rectifiers, by what the operator computes: `F.linear`, `nn.Linear`, "
               "`F.bilinear`, mkldnn's fused linear, `torch.relu`, `F.relu`, `nn.ReLU`, `leaky_relu`, `prelu`, `elu`, "
-              "`F.threshold`, ... (and their Python references)",
+              "`F.threshold`, `hardtanh`, ... (and their Python references)",
     "losses": "torch's own losses, by what the operator computes: every `*_loss` (`F.mse_loss`, `F.huber_loss`, "
-              "`F.nll_loss`, ...), `F.cross_entropy`, `kl_div`, every `log_softmax` (sparse ones too)",
+              "`F.nll_loss`, ...), `F.cross_entropy`, `kl_div`, every `log_softmax` (sparse ones too), and torch's losses "
+              "written in Python (every loss function and loss module of `torch.nn`, e.g. `F.gaussian_nll_loss`; any "
+              "code of `torch.distributions`: a `log_prob` is a loss)",
 }
 
 # the worker, as the grader sees it end (kit/sandbox.py)

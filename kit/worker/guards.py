@@ -118,6 +118,8 @@ def _audit(s, event, args):  # noqa: C901  (one flat list of refusals, read top 
         name = s[17](args[0])
         if name in s[3]:  # a second copy would bring back what the rules replaced
             raise s[15](f"not allowed while grading: importing {name} again")
+        if len(args) > 1 and s[17](args[1]) in s[4]:  # the same file under another name (_imp.create_dynamic)
+            raise s[15]("not allowed while grading: loading a loaded module's file again")
         return
     if event == "exec":
         if s[12](args[0]) is s[14] and s[17](args[0].co_filename) in s[4]:

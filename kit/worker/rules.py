@@ -74,7 +74,9 @@ _JIT_ENTRY_POINTS = tuple(sorted({name for name in dir(torch._C) if name.startsw
 # mpmath's are convolutions under other names (multiplying two polynomials convolves their
 # coefficients), and an honest convolution never needs either. Known by the file a code object
 # comes from (student code cannot make code objects: the audit hook refuses).
-_LIBRARIES = {"convolution": ("sympy", "mpmath")}
+_LIBRARIES = {"convolution": ("sympy", "mpmath"),
+              # a distribution's log_prob is a loss (Categorical(logits=z).log_prob(y) is minus cross entropy)
+              "losses": ("torch.distributions",)}
 # C functions: a direct call is seen by the profile hook by name; every module-level reference is
 # also replaced by a stub (module, attribute, family)
 _C_NAMES = {"autograd": ("run_backward", "_grad_increment_nesting", "_jvp_increment_nesting", "_make_dual",
@@ -93,7 +95,8 @@ _C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
 # By what the operator computes, not a list of names: every linear map and every rectifier
 # (bilinear, mkldnn's fused _linear_pointwise, leaky_relu with slope 0, elu with alpha 0, ...), every
 # loss and every log_softmax (huber_loss * 2 is MSE; a sparse log_softmax is a log_softmax).
-_OP_FAMILIES = {"layers": (("linear", "relu", "threshold"), ("elu", "elu_", "celu", "celu_", "selu", "selu_")),
+_OP_FAMILIES = {"layers": (("linear", "relu", "threshold"), ("elu", "elu_", "celu", "celu_", "selu", "selu_",
+                                                             "hardtanh", "hardtanh_")),  # hardtanh(x, 0, inf) is relu
                 "losses": (("loss", "log_softmax", "cross_entropy", "kl_div"), ())}
 
 
@@ -314,6 +317,12 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
         except ImportError:
             pass
     refs = {family: tuple(_family_codes({m: names for m in _REF_MODULES})) for family, names in _REF_NAMES.items()}
+    # and torch.nn's own losses written in Python from allowed operators (gaussian_nll_loss with a
+    # constant variance is MSE), by what they are: every loss function and loss module of torch.nn
+    functional = sys.modules["torch.nn.functional"]
+    losses = tuple(n for n in dir(functional) if "loss" in n or n in ("cross_entropy", "kl_div", "binary_cross_entropy",
+                                                                     "binary_cross_entropy_with_logits", "log_softmax"))
+    refs["losses"] += tuple(_family_codes({"torch.nn.functional": losses, "torch.nn.modules.loss": None}))
     codes = {**refs,
              "autograd": tuple(_family_codes({**_AUTOGRAD_MODULES, "torch._decomp.decompositions": derivatives})),
              # and torch's other zero_grad, nn.Module's (a bare Module over the parameters is the same code)

@@ -657,6 +657,7 @@ LAYER_ROUTES = {
     "F.bilinear over ones": ("linear", "ones = torch.ones(*x.shape[:-1], 1, dtype=x.dtype)\n"
                                        "return torch.nn.functional.bilinear(x, ones, weight[:, :, None], bias)"),
     "mkldnn's fused linear": ("linear", "return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')"),
+    "F.hardtanh from 0 to infinity": ("relu", "return torch.nn.functional.hardtanh(x, 0.0, float('inf'))"),
 }
 
 
@@ -679,6 +680,12 @@ LOSS_ROUTES = {
     # by what the operator computes, not its name
     "huber_loss with a huge delta": "MSELoss.forward = lambda self, input, target: "
                                     "2 * torch.nn.functional.huber_loss(input, target, delta=1e300)",
+    # torch's losses written in Python from allowed operators (a ninth outside attacker's routes, loss 8/8)
+    "gaussian_nll_loss with a constant variance": "import math\nMSELoss.forward = lambda self, input, target: "
+                                                  "torch.nn.functional.gaussian_nll_loss(input, target, "
+                                                  "torch.full_like(input, 0.5)) - 0.5 * math.log(0.5)",
+    "a Categorical's log_prob": "CrossEntropyLoss.forward = lambda self, input, target: "
+                                "-torch.distributions.Categorical(logits=input).log_prob(target).mean()",
     # sparse tensors cannot even be made while grading (the raw-memory rule, seal.py): that ends it first
     "a sparse log_softmax": "CrossEntropyLoss.forward = lambda self, input, target: -torch.sparse.log_softmax("
                             "input.to_sparse(), 1).to_dense()[torch.arange(len(target)), target].mean()",
@@ -691,3 +698,15 @@ def test_torchs_losses_are_the_answer_itself_in_loss(grade, submission, route):
     failed = [t for t in report.exercises[0].tests if t.status == "failed"]
     said = M.FORBIDDEN["memory" if "sparse" in route else "losses"]
     assert failed and all(t.message.startswith(said) for t in failed), failed
+
+
+def test_a_loaded_extension_cannot_be_loaded_again_under_another_name(grade, submission):
+    """_imp.create_dynamic runs a loaded extension's initialisation again under a new name: a fresh
+    copy of every C function a rule replaced (a ninth outside attacker got numpy's correlate2 back
+    that way, and conv2d 14/14 with it)."""
+    source = ("import sys, _imp, importlib.util\n"
+              "_m = sys.modules['numpy._core._multiarray_umath']\n"
+              "_fresh = _imp.create_dynamic(importlib.util.spec_from_file_location('copy._multiarray_umath', _m.__file__))\n")
+    report = grade(submission({"conv2d": source}), exercises=["conv2d"])
+    message = exercise(report, "conv2d").first_failure.message
+    assert exercise(report, "conv2d").score == 0 and "loading a loaded module's file again" in message, message
