@@ -482,7 +482,8 @@ def _library_paths(family):
 def _profile(s, frame, event, arg):
     """The profile hook, bound by guards.harden to (banned code ids, banned C function names,
     forbidden, id, getattr, prefixes, str.startswith, ((family, code ids), ...), ((family, names),
-    ...)): immutable all through, reachable as it is through sys.getprofile(). It runs with tracing
+    ...), the banned originals something still holds (kept alive so their ids stay theirs)):
+    immutable all through, reachable as it is through sys.getprofile(). It runs with tracing
     off, so it calls no method of student objects (a code object's file name may be a str
     subclass: str.startswith reads it as a plain str)."""
     if event == "call":
