@@ -28,7 +28,8 @@ Use the parts by these names, imported below -- conv2d, relu, linear and their b
 conv2d_backward, relu_backward, linear_backward. This exercise is graded on the wiring alone:
 the grader swaps these names (here and in their own modules) for torch's own (F.conv2d, F.linear,
 torch.relu and their gradients), so the cnn points do not depend on your other exercises, and a
-part you have not finished yet costs nothing here. `python grader.py --train` then trains the network with your own parts.
+part you have not finished yet costs nothing here (call them by these names, not F.conv2d: while grading,
+torch's convolutions run in the grader only). `python grader.py --train` then trains the network with your own parts.
 
 Not allowed in the backward pass: autograd (.backward(), torch.autograd.grad, torch.func) -- the
 grader notices. The output dtypes are the input's dtype.

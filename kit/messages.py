@@ -49,6 +49,10 @@ FORBIDDEN = {
               "another operator that writes into tensors it does not check): "
               "grading does not allow them; "
               "index, slice, view and reshape instead",
+    "kernels": "called {event}, one of torch's convolution operators (F.conv2d, nn.Conv2d, F.unfold, ...): they "
+               "trust the sizes they are given, so while grading they run in the grader only, never beside your "
+               "code. No exercise needs one: in cnn.py, use the parts by the names cnn.py imports (conv2d, "
+               "conv2d_backward), which the grader computes with torch's own",
     "internal": "called one of torch's internal operators (torch.ops.inductor, mkl, prims, quantized, "
                 "static_runtime, ...: anything outside torch.ops.aten): grading allows torch's public operators only",
     "solutions": "tried to read the reference solutions",
@@ -120,7 +124,9 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
           "`torch.cummax`/`cummin`, fused optimizer kernels (every operator that writes into a tensor argument "
           "torch does not shape), torch's derivative kernels but activations', losses' and softmax's, "
           "torch's internal operators "
-          "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...), and loading compiled code the "
+          "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...); torch's convolution "
+          "kernels (`F.conv*`, `nn.Conv*`, `F.unfold`, `F.fold`, ...: they trust the sizes they are given; the cnn "
+          "exercise's stand-ins for your parts are computed in the grader); and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "
           "are loaded)")  # the rules of every worker (kit/worker/seal.py)
 RULE_SUMMARY = {

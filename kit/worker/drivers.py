@@ -198,20 +198,18 @@ def train(load, batches, num_epochs):
 
 
 # cnn: the wiring alone -- the parts are torch's own, the network the student's ---------------------
-
-def _pairs(value):
-    return [value, value] if isinstance(value, int) else list(value)
-
+# The convolutions are the grader's (tests/grading/test_cnn.py, TorchConvolutions): torch's convolution
+# kernels trust the shapes they are given, so no worker runs them (kit/worker/seal.py).
 
 def _conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)  # allowed: cnn does not forbid it
+    return GRADER("conv2d", input=input, weight=weight, bias=bias, stride=stride, padding=padding,
+                  dilation=dilation, groups=groups)
 
 
 def _conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
-    """What autograd computes for F.conv2d: (grad_input, grad_weight, grad_bias), by torch's own operator."""
-    return torch.ops.aten.convolution_backward(grad_output, input, weight, [weight.shape[0]], _pairs(stride),
-                                               _pairs(padding), _pairs(dilation), False, [0, 0], groups,
-                                               [True, True, True])
+    """What autograd computes for F.conv2d: (grad_input, grad_weight, grad_bias), by torch, in the grader."""
+    return tuple(GRADER("conv2d_backward", grad_output=grad_output, input=input, weight=weight, stride=stride,
+                        padding=padding, dilation=dilation, groups=groups))
 
 
 def _linear_backward(grad_output, x, weight):

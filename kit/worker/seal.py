@@ -291,8 +291,8 @@ def _kernel_keys(full):
 
 def operators(forbidden):
     """In the zygote, for every worker: the raw-memory operators end a worker that calls them
-    ("memory"), and so do torch's internal ones ("internal")."""
-    from rules import _OP_KEYS, _leak, _make_ban
+    ("memory"), and so do torch's internal ones ("internal") and its convolution kernels ("kernels")."""
+    from rules import _OP_KEYS, OP_BANS, _leak, _make_ban
     import torch
     import warnings
     ban = _make_ban("memory", forbidden)
@@ -301,7 +301,7 @@ def operators(forbidden):
     memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | {
         full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names()
         if full.startswith("aten::") and "backward" in full and full[6:].split(".")[0] not in _DERIVATIVES_KEPT
-        and "conv" not in full  # convolution's belong to the convolution rule; the capstone's stand-ins use them
+        and "conv" not in full  # the convolutions' are banned as convolution kernels, below
         and torch._C._dispatch_has_kernel_for_dispatch_key(full, "CPU")}
     internal = _make_ban("internal", forbidden)
     libraries = {"aten": lib}
@@ -323,6 +323,18 @@ def operators(forbidden):
             for key in wanted:
                 if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
                     lib.impl(name, key, ban, False)
+        # torch's convolution kernels trust the shapes they are given (an eighth outside attacker
+        # overflowed _slow_conv2d_backward's buffer): no worker needs one, since the cnn exercise's
+        # stand-ins are computed in the grader. An exercise whose rule forbids convolutions names them so.
+        kernels = {}
+        for ns, name, key in OP_BANS.get("convolution", ()):
+            if ns == "aten":
+                event = f"kernels aten::{name.split('.')[0]}"
+                try:
+                    lib.impl(name, key, kernels.get(event) or kernels.setdefault(event, _make_ban(event, forbidden)),
+                             False)
+                except RuntimeError:
+                    pass  # a key that takes no Python kernel
         as_strided = torch.ops.aten.as_strided.default
 
         def checked_reshape_alias(tensor, size, stride):  # a closure: reachable from no Python object

@@ -92,3 +92,35 @@ def test_train_with_the_solutions_reaches_the_readmes_accuracy_within_a_minute()
     yours, theirs = map(float, found.groups())
     assert yours >= 97 and abs(yours - theirs) <= 1, out  # 97.8 and 97.8 here; another CPU may round a digit apart
     assert time.perf_counter() - start < 60
+
+
+def cnn_with(tmp_path, old, new):
+    """The solutions, with one line of cnn.py's forward changed."""
+    folder = tmp_path / "s"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "cnn.py"
+    source = path.read_text()
+    assert old in source
+    path.write_text(source.replace(old, new))
+    return str(folder)
+
+
+def test_torchs_conv2d_in_cnn_py_is_refused_and_the_message_says_to_use_the_parts(grade, tmp_path):
+    """cnn's stand-ins for conv2d are the grader's: a cnn.py calling F.conv2d itself is refused (no
+    worker runs torch's convolution kernels), with a message that points at the imported names."""
+    folder = cnn_with(tmp_path, "self.h1 = conv2d(x, self.w1, self.b1, stride=1, padding=1)",
+                      "import torch.nn.functional as F\n        self.h1 = F.conv2d(x, self.w1, self.b1, stride=1, padding=1)")
+    report = grade(folder, exercises=["cnn"], seed=3)
+    failed = failed_tests(report)
+    assert scores(report)["cnn"][0] < 10 and failed, report
+    text = " ".join(failed.values())
+    assert "aten::conv2d" in text and "use the parts by the names cnn.py imports" in text, text
+
+
+def test_a_conv2d_call_that_does_not_fit_gets_torchs_kind_of_answer(grade, tmp_path):
+    """The grader's conv2d checks what it is given before torch sees it, and says what does not fit."""
+    folder = cnn_with(tmp_path, "self.h1 = conv2d(x, self.w1, self.b1, stride=1, padding=1)",
+                      "self.h1 = conv2d(x, self.w1[:, :0], self.b1, stride=1, padding=1)")
+    report = grade(folder, exercises=["cnn"], seed=3)
+    text = " ".join(failed_tests(report).values())
+    assert "do not fit" in text and "groups=1" in text, text

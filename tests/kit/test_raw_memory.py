@@ -385,3 +385,27 @@ return [sum(f.startswith(folder) for f in codes), len(codes), sum(f.startswith(f
     assert outcome.kind == "value", outcome
     left, total, kept = outcome.value
     assert total > 50 and left == 0 and kept == 0, outcome.value
+
+
+# torch's convolution kernels trust the sizes they are given: an eighth outside attacker overflowed
+# _slow_conv2d_backward's buffer (a weight whose size(1) is not a multiple of kH * kW) from the sgd
+# worker, then ran torch.optim (sgd 14/14). No worker needs one: cnn's stand-ins run in the grader.
+KERNELS = {
+    "aten::_slow_conv2d_backward": "return [t.shape for t in torch.ops.aten._slow_conv2d_backward("
+                                   "torch.ones(1, 1, 2, 2), torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), [2, 2], "
+                                   "[1, 1], [0, 0], [True, True, True])]",
+    "aten::conv2d": "return torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).tolist()",
+    "aten::convolution_backward": "return [t.shape for t in torch.ops.aten.convolution_backward(torch.ones(1, 1, 2, 2), "
+                                  "torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), [1], [1, 1], [0, 0], [1, 1], False, "
+                                  "[0, 0], 1, [True, True, True])]",
+    "aten::im2col": "return torch.nn.functional.unfold(torch.ones(1, 1, 3, 3), 2).tolist()",
+}
+
+
+@pytest.mark.parametrize("route", list(KERNELS))
+def test_convolution_kernels_end_every_worker(worker, route):
+    run_here(KERNELS[route])  # torch runs them
+    outcome = worker(KERNELS[route])  # a forward worker, whose rules say nothing of convolutions
+    assert outcome.kind == "forbidden" and outcome.events == [f"kernels {route}"], outcome
+    from kit.plugin import describe_forbidden
+    assert describe_forbidden(outcome.events[0]) == M.FORBIDDEN["kernels"].format(event=route)

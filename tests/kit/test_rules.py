@@ -531,7 +531,8 @@ def probe():
 # -- a rule holds exactly where the manifest names it --------------------------------------------
 
 APPLIED = {  # rule -> code that uses what it forbids, and returns a number
-    "convolution": "float(torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).sum())",
+    # (torch's own convolution kernels end every worker: test_raw_memory.py, KERNELS)
+    "convolution": "float(__import__('numpy').correlate([1.0, 2.0, 3.0], [1.0, 1.0]).sum())",
     "torch.optim": "float(__import__('torch.optim.sgd', fromlist=['_'])._single_tensor_sgd([torch.zeros(1)], [torch.ones(1)], [None], "
                    "grad_scale=None, found_inf=None, weight_decay=0.0, momentum=0.0, lr=0.1, dampening=0.0, "
                    "nesterov=False, maximize=False, has_sparse_grad=False) is None)",
