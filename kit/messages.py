@@ -13,7 +13,8 @@ TORCH_ERRORS = {
         "torch refuses to change a parameter in place while autograd records: an optimizer updates "
         "parameters inside `with torch.no_grad():`",
     "mat1 and mat2 shapes cannot be multiplied":
-        "A @ B needs A's last size to equal B's first; a linear layer's weight is (out_features, in_features)",
+        "A @ B needs A's last size to equal B's first: in a linear layer, x's last size must be the weight's "
+        "in_features (the weight is (out_features, in_features)); when x's is not, the layer that made x is where to look",
 }
 ON_CASE = "on case: {case}"
 
@@ -53,11 +54,16 @@ FORBIDDEN = {
                "trust the sizes they are given, so while grading they run in the grader only, never beside your "
                "code. No exercise needs one: in cnn.py, use the parts by the names cnn.py imports (conv2d, "
                "conv2d_backward), which the grader computes with torch's own",
+    "private": "called {event}, one of torch's private operators (its name starts with _): they are the insides "
+               "of torch's public operations and skip the checks those make, so grading allows the public ones only "
+               "(if you called a public torch function, it is one that no exercise needs: write it from indexing, "
+               "slicing and arithmetic)",
     "internal": "called one of torch's internal operators (torch.ops.inductor, mkl, prims, quantized, "
                 "static_runtime, ...: anything outside torch.ops.aten): grading allows torch's public operators only",
     "solutions": "tried to read the reference solutions",
     "unknown": "ended the worker with the grader's own code for a forbidden call",
 }
+NO_MATPLOTLIB = '(no PNG written to {path}: matplotlib is not installed; pip install -e ".[plot]")'
 LIBRARY_CONVOLUTION = "a library's convolution function"  # {event} when no operator name is known
 
 # what came back instead of a tensor
@@ -124,7 +130,9 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
           "`torch.cummax`/`cummin`, fused optimizer kernels (every operator that writes into a tensor argument "
           "torch does not shape), torch's derivative kernels but activations', losses' and softmax's, "
           "torch's internal operators "
-          "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...); torch's convolution "
+          "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...) and its private ones "
+          "(`torch.ops.aten._*` with a kernel of their own, but the insides of public operations honest code uses: "
+          "`item()`, `softmax`, `x[i] = v`, `stack`, `unique`, `torch.fft`, `torch.linalg`, ...); torch's convolution "
           "kernels (`F.conv*`, `nn.Conv*`, `F.unfold`, `F.fold`, ...: they trust the sizes they are given; the cnn "
           "exercise's stand-ins for your parts are computed in the grader); and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "

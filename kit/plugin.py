@@ -188,8 +188,9 @@ def reason_of(outcome):
 
 
 def describe_forbidden(event):
-    if event.startswith("kernels "):  # a convolution kernel, in a worker whose exercise needs none
-        return M.FORBIDDEN["kernels"].format(event=event.partition(" ")[2])
+    kind, _, operator = event.partition(" ")
+    if kind in ("kernels", "private") and operator:  # torch's operators every worker refuses, by name
+        return M.FORBIDDEN[kind].format(event=operator)
     if "::" in event:
         family = "torch.optim" if "_fused_" in event else "convolution"
         return M.FORBIDDEN[family].format(event=event)

@@ -213,7 +213,8 @@ def _as_strided(x, shape=None, strides=None, subok=False, writeable=True):
 # docstring says why). _reshape_alias (a view at any stride) is torch's own
 # tool inside einsum, so it is not banned but checked, as as_strided is.
 _MEMORY_OPS = ("set_", "set", "segment_reduce", "_segment_reduce_backward", "_nested_view_from_jagged",
-               "_nested_view_from_jagged_copy")
+               "_nested_view_from_jagged_copy",
+               "_to_sparse", "_to_sparse_csr", "_to_sparse_csc", "_to_sparse_bsr", "_to_sparse_bsc")  # Tensor.to_sparse
 _MEMORY_KEYS = ("SparseCPU", "SparseCsrCPU", "NestedTensorCPU", "SparseMeta", "SparseCsrMeta")
 # And by what an operator's schema says: every operator that writes into a tensor argument other
 # than self and out= (which torch shapes itself), as _cummax_helper does with no shape check (an
@@ -268,6 +269,28 @@ def _writes_unchecked():
     return names - set(_WRITES_CHECKED) - set(_INDICES_CHECKED)
 
 
+# torch's private operators (aten::_name) are the insides of its public ones: called directly, they
+# skip the checks the public operator made first (_cummax_helper, _compute_linear_combination,
+# _weight_norm_interface and _slow_conv2d_backward gave four outside attackers raw writes). Every
+# one with a kernel of its own is denied by default, in every worker; these are kept, each the
+# inside of a public operation honest code uses, and each checks what it is given.
+_PRIVATE_KEPT = ("_local_scalar_dense",  # x.item()
+                 "_reshape_alias",  # reshape, einsum: checked as as_strided is (below)
+                 "_softmax", "_log_softmax", "_softmax_backward_data", "_log_softmax_backward_data",
+                 "_index_put_impl_",  # x[index] = value
+                 "_stack", "_aminmax", "_unique", "_unique2", "_logcumsumexp",
+                 "_fft_c2c", "_fft_r2c", "_fft_c2r",  # torch.fft: the convolution theorem is allowed
+                 "_linalg_det", "_linalg_eigh", "_linalg_eigvals", "_linalg_slogdet", "_linalg_solve_ex",
+                 "_linalg_svd", "_assert_async", "_functional_assert_async", "_make_dep_token")
+_BACKEND_KEYS = ("CPU", "MkldnnCPU", "QuantizedCPU")
+
+
+def _private(full):
+    """Is aten operator `full` a private one with a kernel of its own that is not kept?"""
+    base = full[6:].split(".")[0]
+    return full.startswith("aten::_") and not base.startswith("__") and base not in _PRIVATE_KEPT
+
+
 # torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
 # prims, quantized, distributed, test and debug operators): some trust the offsets and sizes they
 # are given (inductor::_reinterpret_tensor is a view at any address), some compute an exercise's
@@ -289,9 +312,33 @@ def _kernel_keys(full):
     return keys
 
 
+def _by_name(kind, forbidden):
+    """A ban per aten operator, whose event names it ("kind aten::name"): the message says which."""
+    from rules import _make_ban
+    bans = {}
+
+    def ban_for(name):
+        event = f"{kind} aten::{name.split('.')[0]}"
+        return bans.get(event) or bans.setdefault(event, _make_ban(event, forbidden))
+    return ban_for
+
+
+def _deny_internal(full, libraries, ban):
+    """Every kernel of operator `full`, outside the public namespaces, becomes `ban`."""
+    import torch
+    ns, _, name = full.partition("::")
+    library = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
+    for key in _kernel_keys(full):
+        try:
+            library.impl(name, key, ban, False)
+        except RuntimeError:
+            pass  # a key that takes no Python kernel
+
+
 def operators(forbidden):
     """In the zygote, for every worker: the raw-memory operators end a worker that calls them
-    ("memory"), and so do torch's internal ones ("internal") and its convolution kernels ("kernels")."""
+    ("memory"), and so do torch's internal ones ("internal"), its private ones ("private") and its
+    convolution kernels ("kernels")."""
     from rules import _OP_KEYS, OP_BANS, _leak, _make_ban
     import torch
     import warnings
@@ -303,6 +350,7 @@ def operators(forbidden):
         if full.startswith("aten::") and "backward" in full and full[6:].split(".")[0] not in _DERIVATIVES_KEPT
         and "conv" not in full  # the convolutions' are banned as convolution kernels, below
         and torch._C._dispatch_has_kernel_for_dispatch_key(full, "CPU")}
+    private, kernels = _by_name("private", forbidden), _by_name("kernels", forbidden)
     internal = _make_ban("internal", forbidden)
     libraries = {"aten": lib}
     with warnings.catch_warnings():
@@ -310,15 +358,14 @@ def operators(forbidden):
         for full in torch._C._dispatch_get_all_op_names():
             ns, _, name = full.partition("::")
             if ns not in _PUBLIC_NAMESPACES:
-                other = libraries.get(ns) or libraries.setdefault(ns, torch._C._dispatch_library("IMPL", ns, ""))
-                for key in _kernel_keys(full):
-                    try:
-                        other.impl(name, key, internal, False)
-                    except RuntimeError:
-                        pass  # a key that takes no Python kernel
+                _deny_internal(full, libraries, internal)
                 continue
             if ns != "aten":
                 continue
+            if _private(full):  # first: a rule below that names the operator's kind replaces this
+                for key in _BACKEND_KEYS:
+                    if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
+                        lib.impl(name, key, private(name), False)
             wanted = keys if name.split(".")[0] in memory_ops else _MEMORY_KEYS
             for key in wanted:
                 if torch._C._dispatch_has_kernel_for_dispatch_key(full, key):
@@ -326,13 +373,10 @@ def operators(forbidden):
         # torch's convolution kernels trust the shapes they are given (an eighth outside attacker
         # overflowed _slow_conv2d_backward's buffer): no worker needs one, since the cnn exercise's
         # stand-ins are computed in the grader. An exercise whose rule forbids convolutions names them so.
-        kernels = {}
         for ns, name, key in OP_BANS.get("convolution", ()):
             if ns == "aten":
-                event = f"kernels aten::{name.split('.')[0]}"
                 try:
-                    lib.impl(name, key, kernels.get(event) or kernels.setdefault(event, _make_ban(event, forbidden)),
-                             False)
+                    lib.impl(name, key, kernels(name), False)
                 except RuntimeError:
                     pass  # a key that takes no Python kernel
         as_strided = torch.ops.aten.as_strided.default
