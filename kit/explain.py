@@ -9,6 +9,8 @@ kit's tests check them against F.conv2d and F.conv_transpose2d; --png draws them
 """
 from dataclasses import dataclass
 
+from . import messages as M
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -231,8 +233,8 @@ def main(op, g, png=None):
     if png:
         try:
             draw(op, g, png)
-        except ImportError:
-            print('grader.py: error: --png needs matplotlib: pip install -e ".[plot]"')
-            return 2
+        except ImportError:  # the explanation is printed: the picture is the extra
+            print("\n" + M.NO_MATPLOTLIB.format(path=png))
+            return 0
         print(f"\nDrew {png}")
     return 0

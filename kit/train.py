@@ -26,6 +26,8 @@ import sys
 import time
 import types
 
+from . import messages as M
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "submission"  # the student's folder is imported as this package, as the grader's workers do
 GRACE = 30  # seconds past the budget before the child is stopped (start-up, torch's run, pictures)
@@ -528,7 +530,7 @@ def pictures(args, yours, theirs, test_images, test_labels, predictions, shown=1
         print()
         print(text_digits(test_images[:shown], test_labels[:shown], predictions[:shown]))
         if not args.text:
-            print(f'\n(no PNG written to {args.png}: matplotlib is not installed; pip install -e ".[plot]")')
+            print("\n" + M.NO_MATPLOTLIB.format(path=args.png))
         return
     fig = plt.figure(figsize=(11, 4.5))
     grid = fig.add_gridspec(2, 2 + shown // 2, width_ratios=[4, 0.3] + [1] * (shown // 2))

@@ -23,9 +23,13 @@ class Grader:
     def __call__(self, name, **args):
         wire.send(self.conn, wire.dumps({"seq": self.seq, "callback": name, "args": args}))
         reply = wire.loads(wire.recv(self.conn))
-        if reply.get("error") is not None:
-            raise RuntimeError(str(reply["error"]))
+        if reply.get("error") is not None:  # "ValueError: ..." is raised as the ValueError it was
+            kind, sep, text = str(reply["error"]).partition(": ")
+            raise _ERRORS[kind](text) if sep and kind in _ERRORS else RuntimeError(str(reply["error"]))
         return reply.get("result")
+
+
+_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "RuntimeError": RuntimeError}
 
 
 GRADER = None  # set for each request by the worker's loop

@@ -52,30 +52,36 @@ class TorchConvolutions:
         except Exception as e:  # raised in the student's code, where the call came from
             return {"error": f"{type(e).__name__}: {e}"}
 
-    def _checked(self, input, weight, bias, stride, padding, dilation, groups):
+    def _checked(self, function, input, weight, bias, stride, padding, dilation, groups):
+        """stride, padding, dilation as pairs, after checking all that torch's kernels would trust."""
         for what, t in (("input", input), ("weight", weight)):
             if type(t) is not torch.Tensor or t.dim() != 4 or not t.is_floating_point():
-                raise TypeError(f"conv2d's {what} should be a 4-d float tensor, got {describe_value(t)}")
+                raise TypeError(f"{function}: {what} should be a 4-d float tensor, got {describe_value(t)}")
         if bias is not None and (type(bias) is not torch.Tensor or bias.dim() != 1 or not bias.is_floating_point()):
-            raise TypeError(f"conv2d's bias should be None or a 1-d float tensor, got {describe_value(bias)}")
+            raise TypeError(f"{function}: bias should be None or a 1-d float tensor, got {describe_value(bias)}")
         pairs = []
         for what, v, low in (("stride", stride, 1), ("padding", padding, 0), ("dilation", dilation, 1)):
             pair = [v, v] if type(v) is int else v
             if not (type(pair) in (list, tuple) and len(pair) == 2 and all(type(k) is int and low <= k <= 64
                                                                           for k in pair)):
-                raise ValueError(f"conv2d's {what} should be an int or two ints from {low} to 64, got {v!r}")
+                raise ValueError(f"{function}: {what} should be an int or two ints from {low} to 64, got {v!r}")
             pairs.append(tuple(pair))
         if type(groups) is not int or not 1 <= groups <= 64:
-            raise ValueError(f"conv2d's groups should be an int from 1 to 64, got {groups!r}")
-        if input.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups or input.dtype != weight.dtype:
-            raise ValueError(f"conv2d: input {describe_value(input)} and weight {describe_value(weight)} do not fit "
-                             f"(groups={groups})")
+            raise ValueError(f"{function}: groups should be an int from 1 to 64, got {groups!r}")
+        if input.shape[1] != weight.shape[1] * groups:
+            raise ValueError(f"{function}: input {describe_value(input)} has {input.shape[1]} channels, but weight "
+                             f"{describe_value(weight)} takes {weight.shape[1] * groups} (its size 1"
+                             f"{f' times groups={groups}' if groups != 1 else ''})")
+        if weight.shape[0] % groups or input.dtype != weight.dtype:
+            raise ValueError(f"{function}: input {describe_value(input)} and weight {describe_value(weight)} "
+                             f"do not go together (groups={groups})")
         out = self._out_size(input, weight, *pairs)
         if min(out) < 1:
-            raise ValueError(f"conv2d: the kernel does not fit in the padded input {tuple(input.shape)}")
+            raise ValueError(f"{function}: the {weight.shape[2]}x{weight.shape[3]} kernel does not fit in input "
+                             f"{describe_value(input)} with padding={padding}, dilation={dilation}")
         if any(t is not None and t.numel() > self.MAX_ELEMENTS for t in (input, weight, bias)) or \
                 input.shape[0] * weight.shape[0] * out[0] * out[1] > self.MAX_ELEMENTS:
-            raise ValueError("conv2d's tensors are far larger than this network's")
+            raise ValueError(f"{function}: its tensors are far larger than this network's")
         return pairs
 
     @staticmethod
@@ -84,20 +90,21 @@ class TorchConvolutions:
                 for k in (0, 1)]
 
     def conv2d(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        stride, padding, dilation = self._checked(input, weight, bias, stride, padding, dilation, groups)
-        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+        pairs = self._checked("conv2d", input, weight, bias, stride, padding, dilation, groups)
+        return F.conv2d(input, weight, bias, *pairs, groups)
 
     def conv2d_backward(self, grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
-        stride, padding, dilation = self._checked(input, weight, None, stride, padding, dilation, groups)
-        if type(grad_output) is not torch.Tensor:
-            raise TypeError(f"conv2d_backward's grad_output should be a tensor, got {describe_value(grad_output)}")
-        out = [input.shape[0], weight.shape[0], *self._out_size(input, weight, stride, padding, dilation)]
-        if list(grad_output.shape) != out or grad_output.dtype != input.dtype:
-            raise ValueError(f"conv2d_backward's grad_output is {describe_value(grad_output)}: the convolution's "
-                             f"output is {tuple(out)}, {input.dtype}")
+        pairs = self._checked("conv2d_backward", input, weight, None, stride, padding, dilation, groups)
+        out = (input.shape[0], weight.shape[0], *self._out_size(input, weight, *pairs))
+        if type(grad_output) is not torch.Tensor or tuple(grad_output.shape) != out or \
+                grad_output.dtype != input.dtype:
+            raise ValueError(f"conv2d_backward: grad_output is {describe_value(grad_output)}, but conv2d's output "
+                             f"for input {tuple(input.shape)} and weight {tuple(weight.shape)} with stride={stride}, "
+                             f"padding={padding}, dilation={dilation} is {out}, {input.dtype}: grad_output is the "
+                             "gradient of that output")
         # torch's own derivative kernel, as autograd calls it, on sizes checked above
-        return list(torch.ops.aten.convolution_backward(grad_output, input, weight, [weight.shape[0]], stride,
-                                                        padding, dilation, False, [0, 0], groups, [True] * 3))
+        return list(torch.ops.aten.convolution_backward(grad_output, input, weight, [weight.shape[0]], *pairs,
+                                                        False, [0, 0], groups, [True] * 3))
 
 
 def describe_value(value):

@@ -123,4 +123,17 @@ def test_a_conv2d_call_that_does_not_fit_gets_torchs_kind_of_answer(grade, tmp_p
                       "self.h1 = conv2d(x, self.w1[:, :0], self.b1, stride=1, padding=1)")
     report = grade(folder, exercises=["cnn"], seed=3)
     text = " ".join(failed_tests(report).values())
-    assert "do not fit" in text and "groups=1" in text, text
+    assert "raised ValueError" in text and "conv2d: input" in text and "has 1 channels" in text and "takes 0" in text, text
+
+
+def test_a_conv2d_backward_call_with_the_wrong_stride_shows_the_sizes_it_implies(grade, tmp_path):
+    """No guess at the cause: the sizes, and the arguments that made them."""
+    folder = tmp_path / "s"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    source = (folder / "cnn.py").read_text()
+    old = "self.a1, self.w2, stride=2, padding=1)"
+    assert old in source
+    (folder / "cnn.py").write_text(source.replace(old, "self.a1, self.w2, padding=1)"))
+    report = grade(str(folder), exercises=["cnn"], seed=3)
+    text = " ".join(failed_tests(report).values())
+    assert "conv2d_backward: grad_output is a tensor of shape" in text and "with stride=1, padding=1" in text, text

@@ -221,3 +221,16 @@ def test_a_terse_torch_error_comes_with_the_rule_behind_it(grade, submission, mo
     report = grade(submission({module: source}), exercises=[exercise])
     messages = [t.message for t in report.exercises[0].tests if t.status == "failed"]
     assert any(words in m and f"({M.TORCH_ERRORS[words]})" in m for m in messages), messages
+
+
+def test_explain_without_matplotlib_prints_the_explanation_and_says_no_png_was_drawn(monkeypatch, capsys, tmp_path):
+    """As --train does: the picture is the extra, the explanation is what was asked for."""
+    from kit import messages as M
+
+    def no_matplotlib(*args, **kwargs):
+        raise ImportError("No module named 'matplotlib'")
+    monkeypatch.setattr(explain, "draw", no_matplotlib)
+    path = str(tmp_path / "x.png")
+    assert explain.main("conv2d", GEOMETRIES[0], png=path) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(explain.explain_conv2d(GEOMETRIES[0])) and M.NO_MATPLOTLIB.format(path=path) in out
