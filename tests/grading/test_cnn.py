@@ -41,7 +41,10 @@ def one_thread():
 class TorchConvolutions:
     """The worker's conv2d and conv2d_backward call back here: torch's convolution kernels trust the
     shapes they are given, so they run in the grader only, on arguments checked first."""
-    MAX_ELEMENTS = 1 << 22  # any tensor in or out: far above the digits' network, far below this machine
+    # far above the digits' network (a batch's convolution is under a million multiply-adds), far
+    # below what would hold up the grader, which computes them in its own process
+    MAX_ELEMENTS = 1 << 22  # any tensor in or out
+    MAX_PRODUCTS = 1 << 27  # multiply-adds of one call
 
     def __call__(self, name, args):
         method = {"conv2d": self.conv2d, "conv2d_backward": self.conv2d_backward}.get(name)
@@ -79,8 +82,9 @@ class TorchConvolutions:
         if min(out) < 1:
             raise ValueError(f"{function}: the {weight.shape[2]}x{weight.shape[3]} kernel does not fit in input "
                              f"{describe_value(input)} with padding={padding}, dilation={dilation}")
+        outputs = input.shape[0] * weight.shape[0] * out[0] * out[1]
         if any(t is not None and t.numel() > self.MAX_ELEMENTS for t in (input, weight, bias)) or \
-                input.shape[0] * weight.shape[0] * out[0] * out[1] > self.MAX_ELEMENTS:
+                outputs > self.MAX_ELEMENTS or outputs * weight[0].numel() > self.MAX_PRODUCTS:
             raise ValueError(f"{function}: its tensors are far larger than this network's")
         return pairs
 

@@ -137,3 +137,16 @@ def test_a_conv2d_backward_call_with_the_wrong_stride_shows_the_sizes_it_implies
     report = grade(str(folder), exercises=["cnn"], seed=3)
     text = " ".join(failed_tests(report).values())
     assert "conv2d_backward: grad_output is a tensor of shape" in text and "with stride=1, padding=1" in text, text
+
+
+def test_the_graders_convolutions_refuse_work_far_beyond_the_network(grade, tmp_path):
+    """cnn's conv2d runs in the grader's own process: a call sized to hold it up (40 000 outputs,
+    each of 40 000 products, from tensors small enough to send) is refused at once, with a message."""
+    import time
+    folder = cnn_with(tmp_path, "self.h1 = conv2d(x, self.w1, self.b1, stride=1, padding=1)",
+                      "import torch\n        self.h1 = conv2d(torch.zeros(1, 1, 400, 400), torch.zeros(1, 1, 200, 200))")
+    start = time.monotonic()
+    report = grade(folder, exercises=["cnn"], seed=3)
+    text = " ".join(failed_tests(report).values())
+    assert "far larger than this network's" in text, text
+    assert time.monotonic() - start < 60
