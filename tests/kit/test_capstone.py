@@ -150,3 +150,13 @@ def test_the_graders_convolutions_refuse_work_far_beyond_the_network(grade, tmp_
     text = " ".join(failed_tests(report).values())
     assert "far larger than this network's" in text, text
     assert time.monotonic() - start < 60
+
+
+def test_the_graders_convolutions_take_the_networks_dtypes_only(grade, tmp_path):
+    """torch's CPU convolutions of half floats are a slow path (an outside attacker held the grader
+    up for a minute with one float16 call): the grader's conv2d takes float32 and float64."""
+    folder = cnn_with(tmp_path, "self.h1 = conv2d(x, self.w1, self.b1, stride=1, padding=1)",
+                      "self.h1 = conv2d(x.half(), self.w1.half(), self.b1.half(), stride=1, padding=1)")
+    report = grade(folder, exercises=["cnn"], seed=3)
+    text = " ".join(failed_tests(report).values())
+    assert "raised TypeError" in text and "should be a 4-d float32 or float64 tensor" in text, text
