@@ -58,6 +58,9 @@ FORBIDDEN = {
                "of torch's public operations and skip the checks those make, so grading allows the public ones only "
                "(if you called a public torch function, it is one that no exercise needs: write it from indexing, "
                "slicing and arithmetic)",
+    "bindings": "called {event}, one of torch's internal bindings (TorchScript's graph functions, tensorexpr, "
+                "lazy tensors, distributed, ...: they trust what they are given): grading does not allow them, "
+                "and no exercise needs one",
     "internal": "called one of torch's internal operators (torch.ops.inductor, mkl, prims, quantized, "
                 "static_runtime, ...: anything outside torch.ops.aten): grading allows torch's public operators only",
     "solutions": "tried to read the reference solutions",
@@ -132,7 +135,10 @@ NO_GPU = ("CUDA: no GPU is visible in any worker; raw memory: ctypes, a numpy ar
           "torch's internal operators "
           "(anything outside `torch.ops.aten`: `inductor`, `mkl`, `prims`, `quantized`, ...) and its private ones "
           "(`torch.ops.aten._*` with a kernel of their own, but the insides of public operations honest code uses: "
-          "`item()`, `softmax`, `x[i] = v`, `stack`, `unique`, `torch.fft`, `torch.linalg`, ...); torch's convolution "
+          "`item()`, `softmax`, `x[i] = v`, `stack`, `unique`, `torch.fft`, `torch.linalg`, ...); torch's internal "
+          "bindings that trust what they are given (every `torch._C._jit*` function, `torch._C._te`, `_lazy`, "
+          "`_distributed*`, `_onnx`, ..., and the storage methods that take an address or a file, such as "
+          "`UntypedStorage._set_cdata`); torch's convolution "
           "kernels (`F.conv*`, `nn.Conv*`, `F.unfold`, `F.fold`, ...: they trust the sizes they are given; the cnn "
           "exercise's stand-ins for your parts are computed in the grader); and loading compiled code the "
           "grader did not load (the standard library's `math`, `random`, ... and numpy's `fft`, `linalg`, `random` "

@@ -189,7 +189,7 @@ def reason_of(outcome):
 
 def describe_forbidden(event):
     kind, _, operator = event.partition(" ")
-    if kind in ("kernels", "private") and operator:  # torch's operators every worker refuses, by name
+    if kind in ("kernels", "private", "bindings") and operator:  # what every worker refuses, by name
         return M.FORBIDDEN[kind].format(event=operator)
     if "::" in event:
         family = "torch.optim" if "_fused_" in event else "convolution"

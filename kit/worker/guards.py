@@ -52,9 +52,10 @@ _PREPARED = None
 def install_rules():
     """In the zygote, after its imports: what every worker's rules need (rules.prepare)."""
     import rules
-    global _PREPARED
-    _PREPARED = rules.prepare()
     import seal
+    global _PREPARED
+    seal.bindings(_forbidden)  # first: where a rule forbids one of them too, its stub names the rule
+    _PREPARED = rules.prepare()
     seal.operators(_forbidden)
 
 

@@ -8,9 +8,10 @@ loses the native code that does that, before any student code runs:
   - numpy's __array_interface__, whose 'data' may be any address (numpy.PyArray_FromInterface
     now answers "not an array" at once); as_strided, which numpy builds on it, is replaced by one
     whose view must lie inside the array's own memory, so sliding_window_view keeps working;
-  - torch's bindings that take an address or free one (UntypedStorage._new_with_weak_ptr,
-    _free_weak_ref, _swap_data_ptr_) or shrink a storage under live tensors (UntypedStorage.resize_),
-    and torch._C._construct_storage_from_data_pointer, which is deleted (see _TORCH_DELETED);
+  - torch's storage methods, all but the few honest code reaches (_STORAGE_KEPT): the others take
+    an address (_set_cdata, _new_with_weak_ptr, ...), free one, move memory to and from files, or
+    shrink a storage under live tensors; torch's pybind11 functions that take an address are
+    deleted (_TORCH_DELETED); Generator.__setstate__ trusts what it is given;
   - sharing memory in ways that let its owner free it under the other side (DLPack, torch.frombuffer,
     numpy's ndarray.resize and __setstate__: see _TRAPPED);
 and operators() below bans the operators that read or write outside a tensor's memory
@@ -39,14 +40,21 @@ _TRAP = {"x86_64": b"\xcc", "aarch64": b"\x00\x00\x20\xd4"}
 # np.from_dlpack leaves numpy pointing at freed memory; torch.frombuffer over a bytearray that
 # grows; numpy's resize and __setstate__, which replace an array's memory and free the old,
 # which torch.from_numpy may still use)
-_TRAPPED = (("torch._C.StorageBase", "_new_with_weak_ptr"), ("torch._C.StorageBase", "_free_weak_ref"),
-            ("torch._C.StorageBase", "_swap_data_ptr_"), ("torch._C.StorageBase", "resize_"),
+_TRAPPED = (("torch._C.Generator", "__setstate__"),  # reads a tuple's items from whatever it is given
             ("torch._C", "_to_dlpack"), ("torch._C", "_to_dlpack_versioned"), ("torch._C", "_from_dlpack"),
             ("torch", "frombuffer"), ("numpy", "from_dlpack"), ("numpy.ndarray", "__dlpack__"),
             ("numpy.ndarray", "resize"), ("numpy.ndarray", "__setstate__"))
+# And every method of torch's storages but these, which honest code and torch's own reach (x.untyped_storage(),
+# copy.deepcopy): the others take an address (_set_cdata, _expired, _new_with_weak_ptr, ...), free one, read
+# or write files into memory (_set_from_file, _write_file, from_file), share memory across processes, or
+# resize under live tensors. A tenth outside attacker read and wrote any address with _set_cdata and
+# _set_from_file over a forged storage.
+_STORAGE_KEPT = ("__getitem__", "__setitem__", "__len__", "copy_", "data_ptr", "element_size", "fill_",
+                 "is_shared", "nbytes", "new", "resizable", "_fix_weakref", "_byteswap")
 # pybind11 functions share one C entry point with every other: these are deleted instead (torch._C
-# holds the only reference; its module code cannot run again to bring them back)
-_TORCH_DELETED = ("_construct_storage_from_data_pointer",)
+# holds the only reference; its module code cannot run again to bring them back).
+# _storage_Use_Count reads the 4 bytes at any address (the same attacker's read).
+_TORCH_DELETED = ("_construct_storage_from_data_pointer", "_storage_Use_Count")
 _FROM_INTERFACE = 110  # PyArray_FromInterface's place in numpy's C API table (fixed by numpy's ABI)
 
 
@@ -108,6 +116,12 @@ def _entry(ctypes, obj, name: str) -> int:
     return ctypes.c_void_p.from_address(method_def + ctypes.sizeof(ctypes.c_void_p)).value
 
 
+def storage_trapped(torch) -> list[str]:
+    """The methods of torch's storages that become traps: every built-in one but _STORAGE_KEPT."""
+    return sorted(name for name, value in vars(torch._C.StorageBase).items() if name not in _STORAGE_KEPT
+                  and (type(value).__name__ == "method_descriptor" or isinstance(value, staticmethod)))
+
+
 def plan() -> tuple[tuple[int, bytes], ...]:
     """In the zygote, after its imports: (address, bytes) to write in each worker."""
     import ctypes
@@ -126,6 +140,13 @@ def plan() -> tuple[tuple[int, bytes], ...]:
     if not code:
         raise Unavailable("ctypes is built into this Python, not a library of its own")
     patches += [(start, trap * ((end - start) // len(trap))) for start, end in code]
+    kept = {_entry(ctypes, vars(torch._C.StorageBase)[name], name) for name in _STORAGE_KEPT
+            if type(vars(torch._C.StorageBase).get(name)).__name__ == "method_descriptor"}
+    for name in storage_trapped(torch):
+        entry = _entry(ctypes, vars(torch._C.StorageBase)[name], name)
+        if entry in kept:
+            raise Unavailable(f"torch's storage method {name} shares its C code with one honest code uses")
+        patches.append((entry, trap))
     for owner, name in _TRAPPED:
         parent = sys.modules.get(owner)
         if parent is None:  # a class: looked up in its module
@@ -251,6 +272,14 @@ _DERIVATIVES_KEPT = ("threshold_backward", "sigmoid_backward", "tanh_backward", 
 _TRUSTING = ("_compute_linear_combination", "_weight_norm_interface")
 
 
+def _fbgemm():
+    """fbgemm's packed-matrix operators: a packed matrix is a tensor whose bytes are a C++ object
+    (its vtable and buffer pointers), which the others then trust (a tenth outside attacker read any
+    address with fbgemm_linear_int8_weight, where torch found the processor's features)."""
+    import torch
+    return {full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names() if full.startswith("aten::fbgemm_")}
+
+
 def _writes_unchecked():
     """aten operator names whose schema writes a tensor argument torch does not shape for it,
     or that are derivative kernels trusting the indices they are given."""
@@ -289,6 +318,54 @@ def _private(full):
     """Is aten operator `full` a private one with a kernel of its own that is not kept?"""
     base = full[6:].split(".")[0]
     return full.startswith("aten::_") and not base.startswith("__") and base not in _PRIVATE_KEPT
+
+
+# torch._C's bindings that trust what they are given and that no exercise needs: a fuzz of every
+# binding with bogus arguments (an address, -1, None, a list) crashed these. Replaced everywhere
+# in every worker by a ban, and the originals let go: all of TorchScript's graph functions, the
+# internals' modules, and the module functions found one by one (an index never checked, a
+# tensor's implementation wrapped from an address, a flatbuffer parsed as given, ...).
+_BINDING_PREFIXES = ("_jit",)
+_BINDING_LOOKUPS = ("_jit_get_operation", "_jit_get_schemas_for_operator", "_jit_get_all_schemas")  # torch.ops
+_BINDING_MODULES = ("_aoti", "_distributed", "_distributed_autograd", "_distributed_c10d", "_distributed_rpc", "_jit",
+                    "_jit_tree_views", "_lazy", "_lazy_ts_backend", "_monitor", "_nativert", "_onnx", "_te", "_export",
+                    "_acc")
+_BINDINGS = ("_any_output_is_alias_to_input_or_output", "_commit_update", "_create_module_with_type",
+             "_create_object_with_type", "_fuse_to_static_module", "_get_dispatch_stack_at", "_get_function_stack_at",
+             "_get_module_info_from_flatbuffer", "_get_value_trace", "_unsafe_reset_storage", "_wrap_tensor_impl",
+             "_set_thread_name", "_profiler.symbolize_tracebacks")
+
+
+def denied_bindings(torch) -> dict[str, object]:
+    """{'torch._C.name': the binding} for every binding _BINDING_* name."""
+    import types
+    found = {}
+    for name, value in vars(torch._C).items():
+        if name.startswith(_BINDING_PREFIXES) and name not in _BINDING_LOOKUPS and callable(value) \
+                and not isinstance(value, type):
+            found[f"torch._C.{name}"] = value
+    for module_name in _BINDING_MODULES:
+        module = getattr(torch._C, module_name, None)
+        if isinstance(module, types.ModuleType):
+            for name, value in vars(module).items():
+                if callable(value) and not isinstance(value, type) and type(value).__name__ != "module":
+                    found[f"torch._C.{module_name}.{name}"] = value
+    for dotted in _BINDINGS:
+        value = torch._C
+        for part in dotted.split("."):
+            value = getattr(value, part, None)
+        if value is not None:
+            found[f"torch._C.{dotted}"] = value
+    return found
+
+
+def bindings(forbidden):
+    """In the zygote, before the rules look for what they replace: every denied binding is replaced,
+    in every module's namespace, by a ban that holds no reference to it."""
+    from rules import _make_ban, _replace_everywhere
+    import torch
+    _replace_everywhere({id(value): _make_ban(f"bindings {name}", forbidden)
+                         for name, value in denied_bindings(torch).items()})
 
 
 # torch's operators outside these namespaces are its internals (inductor's, mkl's, static_runtime's,
@@ -345,7 +422,7 @@ def operators(forbidden):
     ban = _make_ban("memory", forbidden)
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
-    memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | {
+    memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | _fbgemm() | {
         full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names()
         if full.startswith("aten::") and "backward" in full and full[6:].split(".")[0] not in _DERIVATIVES_KEPT
         and "conv" not in full  # the convolutions' are banned as convolution kernels, below

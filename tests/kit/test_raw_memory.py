@@ -480,3 +480,67 @@ def test_honest_operations_whose_insides_are_private_still_work(worker):
     outcome = worker(HONEST)
     assert outcome.kind == "value", outcome
     assert len(outcome.value) == len(expected)
+
+
+def crashes_apart(code):
+    """run_apart for code that crashes torch's own process: the signal that ended it."""
+    program = (f"import torch\ndef probe():\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}\nprobe()\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert result.returncode < 0, (result.returncode, result.stderr[-2000:])
+    return -result.returncode
+
+
+# A tenth outside attacker read any 4 bytes with torch._C._storage_Use_Count, pointed a storage at a
+# forged one with UntypedStorage._set_cdata, and read and wrote through it with _write_file and
+# _set_from_file; then freed the rules' dispatcher libraries and scored 127/127. A fuzz of every
+# binding with bogus arguments found the rest of the class: each crashes torch's own process.
+STORAGE_TRAPS = {
+    "UntypedStorage._set_cdata": "torch.UntypedStorage(8)._set_cdata(0x414141414140)",
+    "UntypedStorage._expired": "torch.UntypedStorage._expired(0x414141414140)",
+    "UntypedStorage._set_from_file": "torch.UntypedStorage(8)._set_from_file([0x414141414140])",
+    "Generator.__setstate__": "torch.Generator().__setstate__([0x414141414140])",
+}
+
+
+@pytest.mark.parametrize("route", list(STORAGE_TRAPS))
+def test_storage_methods_that_take_an_address_are_sealed(worker, route):
+    crashes_apart(STORAGE_TRAPS[route])
+    assert trapped(worker(STORAGE_TRAPS[route]))
+
+
+def test_the_storage_methods_honest_code_reaches_still_work(worker):
+    code = """
+x = torch.arange(6.0)
+s = x.untyped_storage()
+return [s.nbytes(), s.element_size(), len(s), s.is_shared(), s.resizable(), s.data_ptr() > 0, x.is_shared(),
+        hasattr(torch._C, "_storage_Use_Count")]
+"""
+    outcome = worker(code)
+    assert outcome.kind == "value" and outcome.value == [24, 1, 24, False, True, True, False, False], outcome
+    assert run_here(code)[-1] is True  # deleted in a worker only
+
+
+BINDINGS = {
+    "torch._C._get_dispatch_stack_at": "torch._C._get_dispatch_stack_at(-1)",
+    "torch._C._jit_pass_canonicalize": "torch._C._jit_pass_canonicalize(None)",
+    "torch._C._te.simplify": "torch._C._te.simplify(None)",
+    "torch._C._unsafe_reset_storage": "torch._C._unsafe_reset_storage(torch.zeros(2))",
+}
+
+
+@pytest.mark.parametrize("route", list(BINDINGS))
+def test_torchs_internal_bindings_that_trust_their_arguments_end_every_worker(worker, route):
+    crashes_apart(BINDINGS[route])
+    outcome = worker(BINDINGS[route])
+    assert outcome.kind == "forbidden" and outcome.events == [f"bindings {route}"], outcome
+    from kit.plugin import describe_forbidden
+    assert describe_forbidden(outcome.events[0]) == M.FORBIDDEN["bindings"].format(event=route)
+
+
+def test_fbgemms_packed_matrices_end_every_worker(worker):
+    """A packed matrix is a tensor whose bytes are a C++ object's (the attacker read any address by
+    rewriting its buffer pointer); where torch finds fbgemm usable, it runs."""
+    code = "return torch.fbgemm_pack_quantized_matrix(torch.zeros(4, 4, dtype=torch.int8)).shape[0]"
+    run_here(code)
+    outcome = worker(code)
+    assert outcome.kind == "forbidden" and outcome.events == ["memory"], outcome
