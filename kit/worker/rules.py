@@ -68,7 +68,8 @@ _JIT_OTHER_ENTRY_POINTS = ("parse_ir", "Graph", "CompilationUnit", "_create_func
                            "_load_jit_module_from_bytes", "_load_jit_module_from_file", "_load_for_lite_interpreter",
                            "_load_for_lite_interpreter_from_buffer", "_set_graph_executor_optimize",
                            "_debug_set_autodiff_subgraph_inlining")
-_JIT_ENTRY_POINTS = tuple(sorted({name for name in dir(torch._C) if name.startswith("_jit")}
+_JIT_ENTRY_POINTS = tuple(sorted({name for name in dir(torch._C) if name.startswith("_jit")  # not its submodules
+                                  and type(getattr(torch._C, name)).__name__ != "module"}
                                  | set(_JIT_OTHER_ENTRY_POINTS)))
 # Whole libraries that a rule's worker may not run any code of: sympy's polynomial arithmetic and
 # mpmath's are convolutions under other names (multiplying two polynomials convolves their

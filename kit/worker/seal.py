@@ -41,6 +41,7 @@ _TRAP = {"x86_64": b"\xcc", "aarch64": b"\x00\x00\x20\xd4"}
 # grows; numpy's resize and __setstate__, which replace an array's memory and free the old,
 # which torch.from_numpy may still use)
 _TRAPPED = (("torch._C.Generator", "__setstate__"),  # reads a tuple's items from whatever it is given
+            ("torch._C.Stream", "wait_event"),  # takes any object for an event
             ("torch._C", "_to_dlpack"), ("torch._C", "_to_dlpack_versioned"), ("torch._C", "_from_dlpack"),
             ("torch", "frombuffer"), ("numpy", "from_dlpack"), ("numpy.ndarray", "__dlpack__"),
             ("numpy.ndarray", "resize"), ("numpy.ndarray", "__setstate__"))
@@ -119,7 +120,8 @@ def _entry(ctypes, obj, name: str) -> int:
 def storage_trapped(torch) -> list[str]:
     """The methods of torch's storages that become traps: every built-in one but _STORAGE_KEPT."""
     return sorted(name for name, value in vars(torch._C.StorageBase).items() if name not in _STORAGE_KEPT
-                  and (type(value).__name__ == "method_descriptor" or isinstance(value, staticmethod)))
+                  and (type(value).__name__ in ("method_descriptor", "classmethod_descriptor")
+                       or isinstance(value, staticmethod)))
 
 
 def plan() -> tuple[tuple[int, bytes], ...]:
@@ -333,7 +335,8 @@ _BINDING_MODULES = ("_aoti", "_distributed", "_distributed_autograd", "_distribu
 _BINDINGS = ("_any_output_is_alias_to_input_or_output", "_commit_update", "_create_module_with_type",
              "_create_object_with_type", "_fuse_to_static_module", "_get_dispatch_stack_at", "_get_function_stack_at",
              "_get_module_info_from_flatbuffer", "_get_value_trace", "_unsafe_reset_storage", "_wrap_tensor_impl",
-             "_set_thread_name", "_profiler.symbolize_tracebacks")
+             "_set_thread_name", "_profiler.symbolize_tracebacks",
+             "Graph", "CompilationUnit", "FileCheck")  # TorchScript's IR, made without a _jit function
 
 
 def denied_bindings(torch) -> dict[str, object]:

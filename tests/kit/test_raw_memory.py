@@ -497,6 +497,7 @@ def crashes_apart(code):
 STORAGE_TRAPS = {
     "UntypedStorage._set_cdata": "torch.UntypedStorage(8)._set_cdata(0x414141414140)",
     "UntypedStorage._expired": "torch.UntypedStorage._expired(0x414141414140)",
+    "UntypedStorage._new_with_weak_ptr": "torch.UntypedStorage._new_with_weak_ptr(0x414141414140)",
     "UntypedStorage._set_from_file": "torch.UntypedStorage(8)._set_from_file([0x414141414140])",
     "Generator.__setstate__": "torch.Generator().__setstate__([0x414141414140])",
 }
@@ -544,3 +545,18 @@ def test_fbgemms_packed_matrices_end_every_worker(worker):
     run_here(code)
     outcome = worker(code)
     assert outcome.kind == "forbidden" and outcome.events == ["memory"], outcome
+
+
+def test_every_denied_binding_is_a_ban_in_a_worker(worker):
+    """Not one of them left under its name in torch._C, its submodules, or torch's Python modules
+    that imported it (seal.denied_bindings lists them: the _jit* functions, the internals' modules,
+    and the fuzz's finds, TorchScript's Graph among them)."""
+    code = """
+import sys, types
+found = sys.modules["seal"].denied_bindings(torch)
+return [len(found), sorted(name for name, value in found.items()
+                           if type(value) is not types.FunctionType or value.__name__ != "ban")]
+"""
+    outcome = worker(code)
+    assert outcome.kind == "value" and outcome.value[0] > 300 and outcome.value[1] == [], outcome
+    assert worker("return torch._C.Graph()").events == ["bindings torch._C.Graph"]
