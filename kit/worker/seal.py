@@ -392,6 +392,31 @@ def _kernel_keys(full):
     return keys
 
 
+def _deepcopy_by_clone(original):
+    """Tensor.__deepcopy__ for plain tensors in a worker: torch's own points a new tensor at a copied
+    storage with set_, which the memory rule bans; a clone holds the same values (an optimizer that
+    keeps copy.deepcopy(p) of its parameters still works). Anything else is torch's own."""
+    import copy
+
+    import torch
+
+    def deepcopy(self, memo):
+        if type(self) is not torch.Tensor or not self.is_leaf or self.layout != torch.strided or self.is_quantized:
+            return original(self, memo)
+        if id(self) in memo:
+            return memo[id(self)]
+        with torch.no_grad():
+            new = self.clone()
+        new.requires_grad_(self.requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        if self.__dict__:
+            new.__dict__ = copy.deepcopy(self.__dict__, memo)
+        return new
+    return deepcopy
+
+
 def _by_name(kind, forbidden):
     """A ban per aten operator, whose event names it ("kind aten::name"): the message says which."""
     from rules import _make_ban
@@ -464,5 +489,6 @@ def operators(forbidden):
         def checked_reshape_alias(tensor, size, stride):  # a closure: reachable from no Python object
             return as_strided(tensor, size, stride)  # refuses a view outside the storage
         lib.impl("_reshape_alias", "CPU", checked_reshape_alias, False)
+    torch.Tensor.__deepcopy__ = _deepcopy_by_clone(torch.Tensor.__deepcopy__)
     for library in libraries.values():
         _leak(library)

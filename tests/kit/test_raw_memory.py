@@ -560,3 +560,24 @@ return [len(found), sorted(name for name, value in found.items()
     outcome = worker(code)
     assert outcome.kind == "value" and outcome.value[0] > 300 and outcome.value[1] == [], outcome
     assert worker("return torch._C.Graph()").events == ["bindings torch._C.Graph"]
+
+
+def test_deepcopy_of_tensors_still_works_though_set_is_banned(worker):
+    """torch's Tensor.__deepcopy__ uses set_ (banned: it points a tensor anywhere in a storage); in a
+    worker a plain tensor's deepcopy is a clone, with its requires_grad, .grad and attributes."""
+    code = """
+import copy
+p = torch.ones(3, requires_grad=True)
+p.grad = torch.full((3,), 2.0)
+p.note = "kept"
+state = copy.deepcopy({"p": p, "again": p, "m": torch.nn.Linear(2, 1)})
+q = state["p"]
+with torch.no_grad():
+    q.add_(1)
+return [q.tolist(), p.tolist(), q.requires_grad, q.grad.tolist(), q.note, state["again"] is q,
+        state["m"].weight.shape[1]]
+"""
+    expected = [[2.0, 2.0, 2.0], [1.0, 1.0, 1.0], True, [2.0, 2.0, 2.0], "kept", True, 2]
+    assert run_here(code) == expected
+    outcome = worker(code)
+    assert outcome.kind == "value" and outcome.value == expected, outcome
