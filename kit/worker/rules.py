@@ -112,9 +112,15 @@ def _op_family(ns, base):
 
 _OP_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd", "MkldnnCPU", "QuantizedCPU")
 _REF_MODULES = ("torch._refs", "torch._refs.nn.functional", "torch._refs.special", "torch._decomp.decompositions")
-_REF_NAMES = {"layers": ("linear", "relu", "threshold", "_threshold"),
-              "losses": ("mse_loss", "cross_entropy", "nll_loss", "_nll_loss_nd", "log_softmax", "_log_softmax",
-                         "nll_loss_forward", "nll_loss2d_forward")}
+
+
+def _ref_names(family, module_name):
+    """torch's Python references of `family`, by what they compute as its operators are (an
+    eleventh outside attacker ran the decomposition _prelu_kernel with weight 0 as relu)."""
+    parts, exact = _OP_FAMILIES[family]
+    module = sys.modules.get(module_name)
+    return tuple(n for n, v in vars(module or {}).items() if callable(v) and not isinstance(v, type)
+                 and (any(p in n for p in parts) or n.lstrip("_") in exact))
 # torch's native operators, in every namespace and CPU backend (every family above and below);
 # its convolutions and fused optimizer kernels are banned on every CPU key, kernel or not
 _NATIVE_NAMESPACES = ("aten", "mkldnn", "quantized", "_quantized", "onednn", "mkldnn_prepacked")
@@ -317,7 +323,7 @@ def prepare():  # noqa: C901  (one pass over torch's operators, each rule's case
             __import__(name)
         except ImportError:
             pass
-    refs = {family: tuple(_family_codes({m: names for m in _REF_MODULES})) for family, names in _REF_NAMES.items()}
+    refs = {family: tuple(_family_codes({m: _ref_names(family, m) for m in _REF_MODULES})) for family in _OP_FAMILIES}
     # and torch.nn's own losses written in Python from allowed operators (gaussian_nll_loss with a
     # constant variance is MSE), by what they are: every loss function and loss module of torch.nn
     functional = sys.modules["torch.nn.functional"]
@@ -506,9 +512,12 @@ def _profile(s, frame, event, arg):
 
 # Where a family's forbidden Python code lives on disk: hidden from a worker under that rule
 # (jail.lock), so its source or bytecode cannot be read back and compiled under another name.
-_SOURCES = {"layers": ("torch._refs",), "losses": ("torch._refs",),
+_SOURCES = {"layers": ("torch._refs",),
+            # torch.nn's losses in Python, and torch.distributions' log_prob (_LIBRARIES): an eleventh
+            # outside attacker compiled gaussian_nll_loss again from its source, under another name
+            "losses": ("torch._refs", "torch.nn.functional", "torch.nn.modules.loss", "torch.distributions"),
             "torch.optim": ("torch.optim",),
-            "convolution": ("torch._decomp", "sympy.discrete.convolutions"),  # im2col, col2im, unfold
+            "convolution": ("torch._decomp", "sympy", "mpmath"),  # im2col, col2im, unfold; polynomial products
             "autograd": ("torch._decomp",)}  # the derivative formulas in Python (threshold_backward, ...)
 
 
@@ -534,7 +543,8 @@ def sources():
             if not isinstance(file, str):
                 continue
             if hasattr(module, "__path__"):
-                _import_all(module)  # a hidden package's modules cannot be imported later: now, then
+                if not any(name in libraries for libraries in _LIBRARIES.values()):  # none of a library's runs
+                    _import_all(module)  # a hidden package's modules cannot be imported later: now, then
                 paths.append(os.path.dirname(file))
             else:
                 paths += [file, importlib.util.cache_from_source(file)]

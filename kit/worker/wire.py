@@ -105,13 +105,16 @@ def _decode(node, blobs):  # noqa: C901  (one case per wire type)
         return float(node["float"])
     if "tensor" in node:
         dtype = _DTYPES.get(node["dtype"])
-        shape = [int(s) for s in node["shape"]]
-        if dtype is None or any(s < 0 for s in shape):
+        shape = node["shape"]
+        # checked before any arithmetic: sizes of hundreds of digits multiplied out took the
+        # grader a minute (an eleventh outside attacker's forged reply)
+        if dtype is None or type(shape) is not list or len(shape) > 64 or \
+                any(type(s) is not int or not 0 <= s <= MAX_MESSAGE_BYTES for s in shape):
             raise WireError("bad tensor header")
         raw = blobs[node["tensor"]]
         numel = 1
         for s in shape:
-            numel *= s
+            numel = min(numel * s, MAX_MESSAGE_BYTES + 1)
         if len(raw) != numel * dtype.itemsize:
             raise WireError("tensor size does not match its shape")
         if numel == 0:

@@ -581,3 +581,10 @@ return [q.tolist(), p.tolist(), q.requires_grad, q.grad.tolist(), q.note, state[
     assert run_here(code) == expected
     outcome = worker(code)
     assert outcome.kind == "value" and outcome.value == expected, outcome
+
+
+def test_no_source_text_of_the_zygotes_is_left_in_a_worker(worker):
+    """An eleventh outside attacker compiled torch's im2col, its derivative formulas and its losses
+    again from the source text linecache held (from the zygote's warnings), under another name."""
+    outcome = worker("import linecache\nreturn sorted(f for f in linecache.cache if '/submission/' not in f)")
+    assert outcome.kind == "value" and outcome.value == [], outcome

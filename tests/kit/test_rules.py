@@ -659,6 +659,9 @@ LAYER_ROUTES = {
                                        "return torch.nn.functional.bilinear(x, ones, weight[:, :, None], bias)"),
     "mkldnn's fused linear": ("linear", "return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')"),
     "F.hardtanh from 0 to infinity": ("relu", "return torch.nn.functional.hardtanh(x, 0.0, float('inf'))"),
+    # torch's Python references and decompositions, by what they compute too (an eleventh attacker's)
+    "the decomposition _prelu_kernel with weight 0": (
+        "relu", "import sys\nreturn sys.modules['torch._decomp.decompositions']._prelu_kernel(x, x.new_zeros(()))"),
 }
 
 
@@ -687,6 +690,11 @@ LOSS_ROUTES = {
                                                   "torch.full_like(input, 0.5)) - 0.5 * math.log(0.5)",
     "a Categorical's log_prob": "CrossEntropyLoss.forward = lambda self, input, target: "
                                 "-torch.distributions.Categorical(logits=input).log_prob(target).mean()",
+    # a decomposition's bare function, under its decorators (an eleventh outside attacker's, loss 8/8)
+    "the decomposition smooth_l1_loss, unwrapped, with a huge beta": (
+        "import sys\n_f = sys.modules['torch._decomp.decompositions'].smooth_l1_loss\n"
+        "while hasattr(_f, '__wrapped__'):\n    _f = _f.__wrapped__\n"
+        "MSELoss.forward = lambda self, input, target: 2e30 * _f(input, target, 1, 1e30)"),
     # sparse tensors cannot even be made while grading (the raw-memory rule, seal.py): that ends it first
     "a sparse log_softmax": "CrossEntropyLoss.forward = lambda self, input, target: -torch.sparse.log_softmax("
                             "input.to_sparse(), 1).to_dense()[torch.arange(len(target)), target].mean()",
@@ -711,3 +719,24 @@ def test_a_loaded_extension_cannot_be_loaded_again_under_another_name(grade, sub
     report = grade(submission({"conv2d": source}), exercises=["conv2d"])
     message = exercise(report, "conv2d").first_failure.message
     assert exercise(report, "conv2d").score == 0 and "loading a loaded module's file again" in message, message
+
+
+def test_the_sources_of_forbidden_python_code_cannot_be_read_in_any_worker(zygote, tmp_path):
+    """torch.distributions and torch.nn's losses (losses) and sympy (convolution) are banned by the
+    code objects and files their code comes from: their source, compiled again under another name,
+    would not be (an eleventh outside attacker did so with gaussian_nll_loss). So every worker is
+    without it, as it is without torch.optim's."""
+    from kit_support import build_submission
+    from kit.sandbox import Sandbox
+    probe = ("def probe():\n    import sys\n    out = []\n"
+             "    for name in ('torch.distributions.categorical', 'sympy.polys.densearith', 'torch.nn.functional',\n"
+             "                 'torch.nn.modules.loss', 'torch.optim.sgd'):\n"
+             "        try:\n            open(sys.modules[name].__file__).read(1)\n            out.append(name)\n"
+             "        except OSError:\n            pass\n    return out\n")
+    folder = build_submission(tmp_path / "s", [("forward", probe)])
+    box = Sandbox(folder, 30, zygote=zygote)
+    try:
+        outcome = box.run(["forward"], "call", module="forward", name="probe")
+    finally:
+        box.close()
+    assert outcome.kind == "value" and outcome.value == [], outcome

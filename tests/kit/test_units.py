@@ -40,6 +40,19 @@ def test_wire_rejects_malformed_messages(data):
         wire.loads(data)
 
 
+def test_wire_checks_a_tensors_sizes_before_multiplying_them():
+    """An eleventh outside attacker's forged reply: 6900 sizes of 600 digits each, multiplied out,
+    took the grader a minute; they are refused at once."""
+    import json
+    import struct
+    import time
+    header = json.dumps({"tensor": 0, "dtype": "float32", "shape": [int("9" * 600)] * 6900}).encode()
+    start = time.monotonic()
+    with pytest.raises(wire.WireError):
+        wire.loads(struct.pack("<II", len(header), 1) + header + struct.pack("<Q", 0))
+    assert time.monotonic() - start < 1
+
+
 def failure(fn):
     with pytest.raises(pytest.fail.Exception) as info:
         fn()
