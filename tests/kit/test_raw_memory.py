@@ -55,6 +55,13 @@ def trapped(outcome):
     return outcome.kind == "crash" and M.SEALED_TRAP in outcome.detail
 
 
+def assert_refused_by_name(outcome, kind, operator):
+    """Every worker's refusals that name what was called ("kernels aten::conv2d"), and say so."""
+    from kit.plugin import describe_forbidden
+    assert outcome.kind == "forbidden" and outcome.events == [f"{kind} {operator}"], outcome
+    assert describe_forbidden(outcome.events[0]) == M.FORBIDDEN[kind].format(event=operator)
+
+
 CTYPES_WRITE = """
 import ctypes
 cell = ctypes.c_long(5)
@@ -405,10 +412,7 @@ KERNELS = {
 @pytest.mark.parametrize("route", list(KERNELS))
 def test_convolution_kernels_end_every_worker(worker, route):
     run_here(KERNELS[route])  # torch runs them
-    outcome = worker(KERNELS[route])  # a forward worker, whose rules say nothing of convolutions
-    assert outcome.kind == "forbidden" and outcome.events == [f"kernels {route}"], outcome
-    from kit.plugin import describe_forbidden
-    assert describe_forbidden(outcome.events[0]) == M.FORBIDDEN["kernels"].format(event=route)
+    assert_refused_by_name(worker(KERNELS[route]), "kernels", route)  # a forward worker: no convolution rule
 
 
 # torch's private operators skip the checks their public operations make: four outside attackers'
@@ -425,8 +429,7 @@ PRIVATE = {
 @pytest.mark.parametrize("route", list(PRIVATE))
 def test_torchs_private_operators_end_every_worker(worker, route):
     run_here(PRIVATE[route])  # torch runs them
-    outcome = worker(PRIVATE[route])
-    assert outcome.kind == "forbidden" and outcome.events == [f"private {route}"], outcome
+    assert_refused_by_name(worker(PRIVATE[route]), "private", route)
 
 
 def test_every_private_operator_but_the_kept_has_the_ban(worker):
@@ -534,10 +537,7 @@ BINDINGS = {
 @pytest.mark.parametrize("route", list(BINDINGS))
 def test_torchs_internal_bindings_that_trust_their_arguments_end_every_worker(worker, route):
     crashes_apart(BINDINGS[route])
-    outcome = worker(BINDINGS[route])
-    assert outcome.kind == "forbidden" and outcome.events == [f"bindings {route}"], outcome
-    from kit.plugin import describe_forbidden
-    assert describe_forbidden(outcome.events[0]) == M.FORBIDDEN["bindings"].format(event=route)
+    assert_refused_by_name(worker(BINDINGS[route]), "bindings", route)
 
 
 def test_fbgemms_packed_matrices_end_every_worker(worker):
