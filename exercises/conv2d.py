@@ -16,7 +16,8 @@ Fourier transform is not a convolution, and you still write the padding, the cro
 (no flip), the cropping of the circular wrap-around, stride, dilation and groups yourself (a DFT
 is one matmul anyway, so forbidding the FFT would forbid nothing).
 Not allowed: a built-in convolution from any library -- torch's convolution ops (F.conv2d,
-nn.Conv2d, torch.conv2d, ...), F.unfold, F.fold, numpy's correlate/convolve (and what uses
+nn.Conv2d, torch.conv2d, ...), F.unfold, F.fold, torch.stft (it slides a window over the input
+for you: the stride is its hop), numpy's correlate/convolve (and what uses
 them, such as polymul), torch's own decompositions (torch._decomp's im2col/col2im), sympy's
 discrete convolutions -- the grader notices. Seven nested loops over scalars are slow but earn
 full marks.

@@ -18,7 +18,7 @@ Allowed: loops, indexing, slicing, elementwise math, sum, matmul, einsum, numpy,
 (torch.fft, numpy.fft): as in conv2d, the convolution theorem is an honest route, since the
 scatter's index arithmetic (stride, dilation, cropping, output_padding, groups) stays yours.
 Not allowed: a built-in convolution or fold from any library -- torch's convolution ops,
-F.unfold, F.fold, the gradient of Tensor.unfold (it is a fold), numpy's correlate/convolve,
+F.unfold, F.fold, torch.stft/istft, the gradient of Tensor.unfold (it is a fold), numpy's correlate/convolve,
 torch's own decompositions (torch._decomp's col2im), sympy's discrete convolutions -- the
 grader notices.
 """

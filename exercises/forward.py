@@ -8,8 +8,8 @@ as the layers' weights, so `MLP(w1, b1, w2, b2)(x)` equals the nn.Sequential's o
 Shapes follow torch: a Linear weight is (out_features, in_features), its bias (out_features,),
 and x is (*, in_features) -- any number of leading dimensions, or none.
 Write them from tensor operations (@, matmul, where, clamp, ...): F.linear, nn.Linear,
-torch.relu, F.relu or F.threshold would be the answer itself, and the grader ends the test
-if your code calls them. The point is to see that nothing more is going on.
+torch.relu, F.relu or F.threshold (or another rectifier made one: leaky_relu, elu, hardtanh,
+softplus, ...) would be the answer itself, and the grader ends the test if your code calls them. The point is to see that nothing more is going on.
 The output dtype is the input's dtype.
 
 MLP.backward, at the bottom, belongs to the `backward` exercise: leave it for later.

@@ -30,7 +30,8 @@ KIT_ERROR = "the grading test itself failed (please report this): {error}"
 
 FORBIDDEN = {
     "convolution": "called {event}, a built-in convolution (F.conv2d, nn.Conv2d, torch.conv2d, "
-                   "F.unfold, F.fold, numpy's correlate/convolve, sympy's polynomial products and torch's own decompositions all "
+                   "F.unfold, F.fold, torch.stft, numpy's correlate/convolve, sympy's polynomial products and torch's own "
+                   "decompositions all "
                    "end there): write the loops yourself",
     "autograd": "used autograd (loss.backward(), torch.autograd.grad, torch.func, dual tensors, TorchScript, "
                 "switching grad mode on, or a graph's nodes): in this exercise you compute every gradient by hand "
@@ -38,7 +39,7 @@ FORBIDDEN = {
     "torch.optim": "used torch.optim: this exercise is to write what the optimizer does, so "
                    "update the tensors yourself",
     "layers": "used torch's own linear or relu (F.linear, nn.Linear, F.bilinear, torch.relu, F.relu, leaky_relu, elu, "
-              "F.threshold, hardtanh, or another linear map or rectifier operator): "
+              "F.threshold, hardtanh, softplus, or another linear map or rectifier operator): "
               "that is the answer itself; write them from tensor operations (x @ weight.T + bias, x.clamp(min=0))",
     "losses": "used torch's own loss (F.mse_loss, F.huber_loss, F.cross_entropy, F.nll_loss, log_softmax, "
               "F.gaussian_nll_loss, a torch.distributions log_prob, or another loss or log_softmax operator): "
@@ -152,13 +153,14 @@ RULE_SUMMARY = {
     "torch.optim": "anything defined in `torch.optim`, `nn.Module.zero_grad`, and the fused optimizer kernels",
     "convolution": "any convolution, im2col or col2im operator of torch (`F.conv*`, `nn.Conv*`, `torch.conv*`, "
                    "`F.conv_transpose*`, `torch.nn.grad.conv*`, `F.unfold`, `F.fold`, `nn.Unfold`, `nn.Fold`, "
-                   "`torch.ops.aten.*`, mkldnn and quantized kernels), `unfold_backward` (autograd through "
+                   "`torch.ops.aten.*`, mkldnn and quantized kernels), `torch.stft`/`istft` (they frame the input at a hop "
+                   "and sum each frame against a window: a strided correlation), `unfold_backward` (autograd through "
                    "`Tensor.unfold`), numpy's `correlate`/`convolve` (also `numpy.ma`, `polymul`, "
                    "`numpy.polynomial`), torch's own Python decompositions of im2col/col2im/unfold, any code of "
                    "`sympy` or `mpmath` (multiplying polynomials convolves their coefficients)",
     "layers": "torch's own linear maps and rectifiers, by what the operator computes: `F.linear`, `nn.Linear`, "
               "`F.bilinear`, mkldnn's fused linear, `torch.relu`, `F.relu`, `nn.ReLU`, `leaky_relu`, `prelu`, `elu`, "
-              "`F.threshold`, `hardtanh`, ... (and their Python references)",
+              "`F.threshold`, `hardtanh`, `softplus`, ... (and their Python references and decompositions)",
     "losses": "torch's own losses, by what the operator computes: every `*_loss` (`F.mse_loss`, `F.huber_loss`, "
               "`F.nll_loss`, ...), `F.cross_entropy`, `kl_div`, every `log_softmax` (sparse ones too), and torch's losses "
               "written in Python (every loss function and loss module of `torch.nn`, e.g. `F.gaussian_nll_loss`; any "

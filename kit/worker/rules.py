@@ -97,7 +97,8 @@ _C_STUBS = (("numpy._core._multiarray_umath", "correlate", "convolution"),
 # (bilinear, mkldnn's fused _linear_pointwise, leaky_relu with slope 0, elu with alpha 0, ...), every
 # loss and every log_softmax (huber_loss * 2 is MSE; a sparse log_softmax is a log_softmax).
 _OP_FAMILIES = {"layers": (("linear", "relu", "threshold"), ("elu", "elu_", "celu", "celu_", "selu", "selu_",
-                                                             "hardtanh", "hardtanh_")),  # hardtanh(x, 0, inf) is relu
+                                                             "hardtanh", "hardtanh_",  # hardtanh(x, 0, inf) is relu
+                                                             "softplus", "softplus_")),  # with beta 1e30, threshold 0
                 "losses": (("loss", "log_softmax", "cross_entropy", "kl_div"), ())}
 
 
@@ -132,7 +133,9 @@ def _native_family(full):
     base = name.split(".")[0]
     if ns not in _NATIVE_NAMESPACES:
         return None
-    if ("conv" in base and "convert" not in base) or base in ("im2col", "col2im", "unfold_backward"):
+    # stft frames its input at a hop and sums each frame against a window: a strided correlation
+    # (a twelfth outside attacker's conv2d, conv_transpose2d and conv2d_backward, full marks each)
+    if ("conv" in base and "convert" not in base) or base in ("im2col", "col2im", "unfold_backward", "stft", "istft"):
         return "convolution"
     if base.startswith("_fused_") and any(k in base for k in ("sgd", "adam", "adagrad")):
         return "torch.optim"

@@ -36,6 +36,9 @@ CONV_ROUTES = {
                                   " [1, 1], [0, 0], [1, 1], False, [0, 0], 1)",
     "aten._convolution": "torch.ops.aten._convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None, [1, 1],"
                          " [0, 0], [1, 1], False, [0, 0], 1, False, False, False, False)",
+    # a strided, dilated correlation: frequency 0 of each frame is the frame summed against the window
+    "torch.stft": "torch.stft(torch.ones(1, 8), n_fft=4, hop_length=2, window=torch.ones(4), center=False, "
+                  "return_complex=True)",
     "mkldnn tensors": "torch.ops.aten.mkldnn_convolution(torch.ones(1, 1, 3, 3).to_mkldnn(),"
                       " torch.ones(1, 1, 2, 2).to_mkldnn(), None, [0, 0], [1, 1], [1, 1], 1)",
     "F.unfold": "torch.nn.functional.unfold(torch.ones(1, 1, 3, 3), 2)",
@@ -660,6 +663,7 @@ LAYER_ROUTES = {
     "mkldnn's fused linear": ("linear", "return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')"),
     "F.hardtanh from 0 to infinity": ("relu", "return torch.nn.functional.hardtanh(x, 0.0, float('inf'))"),
     # torch's Python references and decompositions, by what they compute too (an eleventh attacker's)
+    "F.softplus with a huge beta and threshold 0": ("relu", "return torch.nn.functional.softplus(x, 1e30, 0.0)"),
     "the decomposition _prelu_kernel with weight 0": (
         "relu", "import sys\nreturn sys.modules['torch._decomp.decompositions']._prelu_kernel(x, x.new_zeros(()))"),
 }
