@@ -274,12 +274,11 @@ _DERIVATIVES_KEPT = ("threshold_backward", "sigmoid_backward", "tanh_backward", 
 _TRUSTING = ("_compute_linear_combination", "_weight_norm_interface")
 
 
-def _fbgemm():
+def _fbgemm(names):
     """fbgemm's packed-matrix operators: a packed matrix is a tensor whose bytes are a C++ object
     (its vtable and buffer pointers), which the others then trust (a tenth outside attacker read any
     address with fbgemm_linear_int8_weight, where torch found the processor's features)."""
-    import torch
-    return {full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names() if full.startswith("aten::fbgemm_")}
+    return {full[6:].split(".")[0] for full in names if full.startswith("aten::fbgemm_")}
 
 
 def _writes_unchecked():
@@ -443,15 +442,16 @@ def _deny_internal(full, libraries, ban):
 def operators(forbidden):
     """In the zygote, for every worker: the raw-memory operators end a worker that calls them
     ("memory"), and so do torch's internal ones ("internal"), its private ones ("private") and its
-    convolution kernels ("kernels")."""
+    convolution kernels ("kernels"); Tensor.__deepcopy__, which uses set_, becomes a clone."""
     from rules import _OP_KEYS, OP_BANS, _leak, _make_ban
     import torch
     import warnings
     ban = _make_ban("memory", forbidden)
     lib = torch._C._dispatch_library("IMPL", "aten", "")
     keys = set(_OP_KEYS) | set(_MEMORY_KEYS)
-    memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | _fbgemm() | {
-        full[6:].split(".")[0] for full in torch._C._dispatch_get_all_op_names()
+    names = torch._C._dispatch_get_all_op_names()
+    memory_ops = set(_MEMORY_OPS) | set(_TRUSTING) | _writes_unchecked() | _fbgemm(names) | {
+        full[6:].split(".")[0] for full in names
         if full.startswith("aten::") and "backward" in full and full[6:].split(".")[0] not in _DERIVATIVES_KEPT
         and "conv" not in full  # the convolutions' are banned as convolution kernels, below
         and torch._C._dispatch_has_kernel_for_dispatch_key(full, "CPU")}
@@ -460,7 +460,7 @@ def operators(forbidden):
     libraries = {"aten": lib}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": yes
-        for full in torch._C._dispatch_get_all_op_names():
+        for full in names:
             ns, _, name = full.partition("::")
             if ns not in _PUBLIC_NAMESPACES:
                 _deny_internal(full, libraries, internal)

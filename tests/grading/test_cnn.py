@@ -57,7 +57,8 @@ class TorchConvolutions:
             return {"error": f"{type(e).__name__}: {e}"}
 
     def _checked(self, function, input, weight, bias, stride, padding, dilation, groups):
-        """stride, padding, dilation as pairs, after checking all that torch's kernels would trust."""
+        """(stride, padding, dilation) as pairs and the output's size, after checking all that torch's
+        kernels would trust."""
         # float32 or float64, as the network's: torch's CPU convolutions of half floats are a slow path
         for what, t in (("input", input), ("weight", weight)):
             if type(t) is not torch.Tensor or t.dim() != 4 or t.dtype not in (torch.float32, torch.float64):
@@ -88,7 +89,7 @@ class TorchConvolutions:
         if any(t is not None and t.numel() > self.MAX_ELEMENTS for t in (input, weight, bias)) or \
                 outputs > self.MAX_ELEMENTS or outputs * weight[0].numel() > self.MAX_PRODUCTS:
             raise ValueError(f"{function}: its tensors are far larger than this network's")
-        return pairs
+        return pairs, (input.shape[0], weight.shape[0], *out)
 
     @staticmethod
     def _out_size(input, weight, stride, padding, dilation):
@@ -96,12 +97,11 @@ class TorchConvolutions:
                 for k in (0, 1)]
 
     def conv2d(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        pairs = self._checked("conv2d", input, weight, bias, stride, padding, dilation, groups)
+        pairs, _ = self._checked("conv2d", input, weight, bias, stride, padding, dilation, groups)
         return F.conv2d(input, weight, bias, *pairs, groups)
 
     def conv2d_backward(self, grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
-        pairs = self._checked("conv2d_backward", input, weight, None, stride, padding, dilation, groups)
-        out = (input.shape[0], weight.shape[0], *self._out_size(input, weight, *pairs))
+        pairs, out = self._checked("conv2d_backward", input, weight, None, stride, padding, dilation, groups)
         if type(grad_output) is not torch.Tensor or tuple(grad_output.shape) != out or \
                 grad_output.dtype != input.dtype:
             raise ValueError(f"conv2d_backward: grad_output is {describe_value(grad_output)}, but conv2d's output "

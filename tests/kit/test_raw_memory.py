@@ -41,14 +41,25 @@ def run_here(code):
     return namespace["probe"]()
 
 
+def _apart(code):
+    program = (f"import os, sys, numpy as np, torch\ndef probe():\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}"
+               "\nprint(repr(probe()), flush=True)\nos._exit(0)\n")
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+
+
 def run_apart(code):
     """run_here in a fresh process, for attacks that corrupt the process they run in (the kit's
     own would crash later). Returns what the code returned, as repr."""
-    program = (f"import os, sys, numpy as np, torch\ndef probe():\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}"
-               "\nprint(repr(probe()), flush=True)\nos._exit(0)\n")
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    result = _apart(code)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip()
+
+
+def crashes_apart(code):
+    """run_apart for code that crashes torch's own process: the signal that ended it."""
+    result = _apart(code)
+    assert result.returncode < 0, (result.returncode, result.stderr[-2000:])
+    return -result.returncode
 
 
 def trapped(outcome):
@@ -483,14 +494,6 @@ def test_honest_operations_whose_insides_are_private_still_work(worker):
     outcome = worker(HONEST)
     assert outcome.kind == "value", outcome
     assert len(outcome.value) == len(expected)
-
-
-def crashes_apart(code):
-    """run_apart for code that crashes torch's own process: the signal that ended it."""
-    program = (f"import torch\ndef probe():\n{textwrap.indent(textwrap.dedent(code).strip(), '    ')}\nprobe()\n")
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
-    assert result.returncode < 0, (result.returncode, result.stderr[-2000:])
-    return -result.returncode
 
 
 # A tenth outside attacker read any 4 bytes with torch._C._storage_Use_Count, pointed a storage at a
